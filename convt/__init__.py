@@ -1,0 +1,27 @@
+"""convt: exact N-d convolution and transposed convolution on NumPy.
+
+Operators in PyTorch's conventions, shape arithmetic in pure integers, every
+framework's convention (:mod:`convt.compat`), gradients, PyTorch layers
+(:mod:`convt.torch`, imported only when used) and pictures.
+"""
+
+from .arithmetic import (
+    conv_input_sizes,
+    conv_output_size,
+    conv_transpose_output_padding,
+    conv_transpose_output_size,
+)
+from .errors import ConvError
+from .ops import conv, conv_transpose
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConvError",
+    "conv",
+    "conv_input_sizes",
+    "conv_output_size",
+    "conv_transpose",
+    "conv_transpose_output_padding",
+    "conv_transpose_output_size",
+]

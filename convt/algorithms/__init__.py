@@ -1,0 +1,62 @@
+"""The algorithms behind :func:`convt.conv` and :func:`convt.conv_transpose`.
+
+Each algorithm module offers ``conv(x, w, spec)`` and/or
+``conv_transpose(x, w, spec)`` on batched arrays in the working dtype, for a
+zeros-mode :class:`~convt.spec.ConvSpec`, without bias. The two functions
+here add the padding modes around any of them (a gather through the mode's
+index map before a direct convolution, a fold after a transposed one) and
+pick the algorithm.
+
+- ``reference``: the definitions, the oracle.
+- ``zero_insertion``: the seed's picture (transposed only).
+- ``fast``: the vectorised path (the default).
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import numpy as np
+
+from ..spec import ConvSpec
+from . import fast, reference, zero_insertion
+from ._common import fold_by_mode, pad_by_mode
+
+__all__ = ["CONV_ALGORITHMS", "TRANSPOSE_ALGORITHMS", "conv", "conv_transpose"]
+
+CONV_ALGORITHMS: dict[str, ModuleType] = {"fast": fast, "reference": reference}
+TRANSPOSE_ALGORITHMS: dict[str, ModuleType] = {
+    "fast": fast, "reference": reference, "zero_insertion": zero_insertion,
+}
+
+
+def _pick(table: dict[str, ModuleType], algorithm: str) -> ModuleType:
+    if algorithm == "auto":
+        algorithm = "fast"
+    try:
+        return table[algorithm]
+    except KeyError:
+        raise ValueError(f"unknown algorithm {algorithm!r}; one of {sorted(table)} or 'auto'") from None
+
+
+def conv(x: np.ndarray, w: np.ndarray, spec: ConvSpec, algorithm: str = "auto") -> np.ndarray:
+    """Direct convolution of a batched array, padding mode applied, no bias."""
+    if spec.transposed:
+        raise ValueError("conv needs a direct-convolution spec")
+    if spec.padding_mode != "zeros":
+        x = pad_by_mode(x, [(max(lo, 0), max(hi, 0)) for lo, hi in spec.pads], spec.padding_mode)
+        rest = tuple((min(lo, 0), min(hi, 0)) for lo, hi in spec.pads)
+        spec = ConvSpec(False, spec.in_channels, spec.out_channels, spec.groups, x.shape[2:],
+                        spec.kernel_size, spec.stride, spec.dilation, rest, spec.output_size)
+    return _pick(CONV_ALGORITHMS, algorithm).conv(x, w, spec)
+
+
+def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, algorithm: str = "auto") -> np.ndarray:
+    """Transposed convolution of a batched array, padding mode applied, no bias."""
+    if not spec.transposed:
+        raise ValueError("conv_transpose needs a transposed-convolution spec")
+    impl = _pick(TRANSPOSE_ALGORITHMS, algorithm)
+    if spec.padding_mode != "zeros":
+        full = impl.conv_transpose(x, w, spec.with_pads(((0, 0),) * spec.nd))
+        return fold_by_mode(full, spec)
+    return impl.conv_transpose(x, w, spec)

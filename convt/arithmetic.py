@@ -1,0 +1,543 @@
+"""Shape arithmetic of convolution and transposed convolution, in pure integers.
+
+This module is the single source of every size formula in convt: the
+operators, the framework adapters, ``explain`` and the drawings all ask it.
+Nothing here imports NumPy.
+
+Glossary (per spatial axis)
+---------------------------
+``i``  input length          ``k``  kernel length        ``s``  stride
+``d``  dilation (1 = none)   ``K = d*(k-1) + 1``  the dilated ("effective") kernel
+``F = (i-1)*s + K``  the length of the *full* transposed-convolution result
+``lo, hi``  padding of a direct convolution (negative: the input is cropped)
+``cb, ce``  crop of the full transposed result at its begin and end
+            (negative: the result is extended with zeros there)
+``op``  output_padding: elements added at the end (``ce -= op``)
+
+A direct convolution gives ``o = (i + lo + hi - K) // s + 1``; a transposed
+one gives ``o = F - cb - ce``. A transposed convolution with crop ``(cb, ce)``
+is the adjoint of the direct convolution with padding ``(cb, ce)`` that maps
+its output size back to its input size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple, overload
+
+from ._params import Padding, parse_padding, per_axis
+from .errors import ConvError
+
+__all__ = [
+    "EquivalentDirect",
+    "conv_input_sizes",
+    "conv_length",
+    "conv_matrix_taps",
+    "conv_output_size",
+    "conv_transpose_output_padding",
+    "conv_transpose_output_size",
+    "effective_kernel",
+    "equivalent_direct",
+    "full_length",
+    "transpose_tap_range",
+    "output_padding_for",
+    "overlap_counts",
+    "resolve_conv_padding",
+    "resolve_transpose_crop",
+    "same_conv_padding",
+    "same_transpose_crop",
+    "seed_case",
+    "transpose_length",
+]
+
+
+# --------------------------------------------------------------------------
+# The atoms: one axis, plain ints, no validation.
+# --------------------------------------------------------------------------
+def effective_kernel(k: int, d: int = 1) -> int:
+    """Length of a kernel of ``k`` taps with dilation ``d``: ``d*(k-1) + 1``.
+
+    >>> effective_kernel(3, 2)
+    5
+    """
+    return d * (k - 1) + 1
+
+
+def full_length(i: int, k: int, s: int = 1, d: int = 1) -> int:
+    """Length of the uncropped transposed-convolution result: ``(i-1)*s + d*(k-1) + 1``.
+
+    >>> full_length(2, 3, 2)   # the seed's stride-2 example: 2 -> 5
+    5
+    """
+    return (i - 1) * s + effective_kernel(k, d)
+
+
+def conv_length(i: int, k: int, s: int = 1, lo: int = 0, hi: int = 0, d: int = 1) -> int:
+    """Output length of a direct convolution: ``(i + lo + hi - K) // s + 1``.
+
+    May be zero or negative when the padded input is shorter than the kernel;
+    callers that need a valid size check it.
+
+    >>> conv_length(6, 3, 2, 0, 1)   # the seed's "p = 0.5" case: 6 -> 3
+    3
+    """
+    return (i + lo + hi - effective_kernel(k, d)) // s + 1
+
+
+def transpose_length(i: int, k: int, s: int = 1, cb: int = 0, ce: int = 0, d: int = 1) -> int:
+    """Output length of a transposed convolution: ``F - cb - ce``.
+
+    >>> transpose_length(2, 3)   # the seed's first example: 2 -> 4
+    4
+    """
+    return full_length(i, k, s, d) - cb - ce
+
+
+def same_conv_padding(i: int, k: int, s: int = 1, d: int = 1, lower: bool = False) -> tuple[int, int]:
+    """``(lo, hi)`` padding of a "same" direct convolution (output ``ceil(i/s)``).
+
+    The total is ``max((o-1)*s + K - i, 0)``; an odd total puts the extra on
+    the high side (TensorFlow SAME, ONNX SAME_UPPER) or, with ``lower``, on
+    the low side (ONNX SAME_LOWER).
+
+    >>> same_conv_padding(6, 3, 2), same_conv_padding(5, 3, 2)
+    ((0, 1), (1, 1))
+    >>> same_conv_padding(4, 4, 1, lower=True)
+    (2, 1)
+    """
+    o = -(-i // s)
+    total = max((o - 1) * s + effective_kernel(k, d) - i, 0)
+    small = total // 2
+    return (total - small, small) if lower else (small, total - small)
+
+
+def same_transpose_crop(i: int, k: int, s: int = 1, d: int = 1, lower: bool = False) -> tuple[int, int]:
+    """``(cb, ce)`` crop of a "same" transposed convolution (output ``i*s``).
+
+    The crop total ``F - i*s`` is split with the extra at the end ("same":
+    TensorFlow, Keras, JAX, ONNX SAME_UPPER) or at the start (``lower``: ONNX
+    SAME_LOWER). A negative total (stride larger than the dilated kernel)
+    extends the result with zeros at the end, as TensorFlow does.
+
+    >>> same_transpose_crop(4, 3, 2), same_transpose_crop(4, 3, 2, lower=True)
+    ((0, 1), (1, 0))
+    >>> same_transpose_crop(3, 1, 2)
+    (0, -1)
+    """
+    total = full_length(i, k, s, d) - i * s
+    if total < 0:
+        return (0, total)
+    small = total // 2
+    return (total - small, small) if lower else (small, total - small)
+
+
+def conv_input_range(o: int, k: int, s: int = 1, lo: int = 0, hi: int = 0, d: int = 1) -> range:
+    """Every input length that a direct convolution maps to output length ``o``.
+
+    >>> conv_input_range(3, 3, 2)
+    range(7, 9)
+    """
+    first = (o - 1) * s + effective_kernel(k, d) - lo - hi
+    return range(max(first, 1), first + s)
+
+
+def same_input_range(o: int, s: int = 1) -> range:
+    """Every input length that a "same" convolution maps to ``o = ceil(i/s)``.
+
+    >>> same_input_range(3, 2)
+    range(5, 7)
+    """
+    return range((o - 1) * s + 1, o * s + 1)
+
+
+class EquivalentDirect(NamedTuple):
+    """The direct convolution that a transposed one equals (the seed's picture).
+
+    Insert ``s - 1`` zeros between input elements (``stretched`` long), pad
+    ``pad_lo`` and ``pad_hi`` (negative: crop), then correlate with the
+    spatially flipped kernel at stride 1, dilation ``d``: ``output`` long.
+    """
+
+    stretched: int
+    pad_lo: int
+    pad_hi: int
+    output: int
+
+
+def equivalent_direct(i: int, k: int, s: int = 1, cb: int = 0, ce: int = 0, d: int = 1) -> EquivalentDirect:
+    """The zero-insertion picture of a transposed convolution.
+
+    ``pad_lo = d*(k-1) - cb`` and ``pad_hi = d*(k-1) - ce``.
+
+    >>> equivalent_direct(2, 3)          # seed example 1: pad 2, 2 -> 4
+    EquivalentDirect(stretched=2, pad_lo=2, pad_hi=2, output=4)
+    >>> equivalent_direct(3, 3, 2, 1, 0)  # 3 -> 6, the extra zero at the end
+    EquivalentDirect(stretched=5, pad_lo=1, pad_hi=2, output=6)
+    """
+    stretched = (i - 1) * s + 1
+    pad_lo = d * (k - 1) - cb
+    pad_hi = d * (k - 1) - ce
+    return EquivalentDirect(stretched, pad_lo, pad_hi, transpose_length(i, k, s, cb, ce, d))
+
+
+def seed_case(s: int, lo: int, hi: int) -> int:
+    """Which of the seed's four cases a setting is (the padding of the direct conv).
+
+    1: no zero padding, unit strides; 2: zero padding, unit strides;
+    3: no zero padding, non-unit strides; 4: zero padding, non-unit strides.
+
+    >>> seed_case(1, 0, 0), seed_case(1, 1, 1), seed_case(2, 0, 0), seed_case(2, 1, 1)
+    (1, 2, 3, 4)
+    """
+    return 1 + (lo != 0 or hi != 0) + 2 * (s != 1)
+
+
+def overlap_counts(i: int, k: int, s: int = 1, cb: int = 0, ce: int = 0, d: int = 1) -> tuple[int, ...]:
+    """How many (input, tap) pairs reach each output position of a transposed conv.
+
+    Uneven counts mean checkerboard risk (kernel not divisible by stride).
+
+    >>> overlap_counts(4, 3, 2, 1, 0)
+    (1, 2, 1, 2, 1, 2, 1, 1)
+    >>> overlap_counts(4, 4, 2, 1, 1)
+    (2, 2, 2, 2, 2, 2, 2, 2)
+    """
+    o = transpose_length(i, k, s, cb, ce, d)
+    counts = [0] * max(o, 0)
+    for j in range(i):
+        for t in range(k):
+            q = j * s + t * d - cb
+            if 0 <= q < o:
+                counts[q] += 1
+    return tuple(counts)
+
+
+def conv_matrix_taps(i: int, k: int, s: int = 1, lo: int = 0, hi: int = 0, d: int = 1) -> tuple[tuple[int, ...], ...]:
+    """The matrix C of a 1-D direct convolution, as kernel-tap indices.
+
+    Row ``r`` (output position) and column ``c`` (input position) hold the
+    tap index ``t`` with ``r*s + t*d - lo == c``, or -1 where C is zero. The
+    transposed convolution with the same parameters is ``C^T``.
+
+    >>> conv_matrix_taps(4, 3)
+    ((0, 1, 2, -1), (-1, 0, 1, 2))
+    """
+    o = conv_length(i, k, s, lo, hi, d)
+    rows = []
+    for r in range(max(o, 0)):
+        row = [-1] * i
+        for t in range(k):
+            c = r * s + t * d - lo
+            if 0 <= c < i:
+                row[c] = t
+        rows.append(tuple(row))
+    return tuple(rows)
+
+
+def transpose_tap_range(i: int, o: int, s: int, d: int, cb: int, t: int) -> tuple[int, int, int] | None:
+    """Which inputs tap ``t`` of a transposed convolution sends into the output.
+
+    Input ``j`` lands on output ``q = j*s + t*d - cb``. Returns ``(j0, j1, q0)``:
+    inputs ``j0 .. j1`` (inclusive) reach outputs ``q0, q0 + s, ...`` inside
+    ``[0, o)``, or ``None`` when this tap misses the output entirely.
+
+    >>> transpose_tap_range(4, 8, 2, 1, 1, 0)   # k=3, s=2, p=1, op=1; tap 0
+    (1, 3, 1)
+    """
+    off = t * d - cb
+    j0 = max(0, -(off // s))          # smallest j with j*s + off >= 0
+    j1 = min(i - 1, (o - 1 - off) // s)  # largest j with j*s + off <= o - 1
+    if j0 > j1:
+        return None
+    return j0, j1, j0 * s + off
+
+
+# --------------------------------------------------------------------------
+# Resolution: padding forms to the canonical (lo, hi) / (cb, ce), validated.
+# --------------------------------------------------------------------------
+def _too_small(func: str, what: str, sizes: Sequence[int], details: str) -> ConvError:
+    return ConvError(
+        f"{func}: the {what} would be {list(sizes)}, but every spatial size must be >= 1 "
+        f"({details})"
+    )
+
+
+def resolve_conv_padding(
+    i: Sequence[int], k: Sequence[int], s: Sequence[int], d: Sequence[int], padding: Padding, *, func: str
+) -> tuple[tuple[int, int], ...]:
+    """``(lo, hi)`` per axis for a direct convolution; checks the output is >= 1."""
+    if padding == "valid":
+        pads = tuple((0, 0) for _ in i)
+    elif padding in ("same", "same_lower"):
+        pads = tuple(same_conv_padding(*a, lower=padding == "same_lower") for a in zip(i, k, s, d))
+    else:
+        pads = tuple(padding)  # type: ignore[arg-type]
+    o = [conv_length(ii, kk, ss, lo, hi, dd) for ii, kk, ss, (lo, hi), dd in zip(i, k, s, pads, d)]
+    if min(o) < 1:
+        raise _too_small(
+            func, "output size", o,
+            f"input {list(i)}, kernel {list(k)}, stride {list(s)}, padding {list(pads)}, "
+            f"dilation {list(d)}: the padded input must be at least the dilated kernel "
+            f"{[effective_kernel(kk, dd) for kk, dd in zip(k, d)]}",
+        )
+    return pads
+
+
+def resolve_transpose_crop(
+    i: Sequence[int], k: Sequence[int], s: Sequence[int], d: Sequence[int], padding: Padding,
+    output_padding: Sequence[int], *, func: str
+) -> tuple[tuple[int, int], ...]:
+    """``(cb, ce)`` per axis for a transposed convolution, ``output_padding`` included.
+
+    Checks ``0 <= output_padding < max(stride, dilation)`` and an output >= 1.
+    """
+    for a, (op, ss, dd) in enumerate(zip(output_padding, s, d)):
+        if not 0 <= op < max(ss, dd):
+            raise ConvError(
+                f"{func}: output_padding must satisfy 0 <= output_padding < max(stride, "
+                f"dilation) on every axis, got {op} on axis {a} (stride {ss}, dilation {dd}); "
+                f"valid: 0 to {max(ss, dd) - 1}"
+            )
+    if padding == "valid":
+        crop = tuple((0, 0) for _ in i)
+    elif padding in ("same", "same_lower"):
+        crop = tuple(same_transpose_crop(*a, lower=padding == "same_lower") for a in zip(i, k, s, d))
+    else:
+        crop = tuple(padding)  # type: ignore[arg-type]
+    crop = tuple((cb, ce - op) for (cb, ce), op in zip(crop, output_padding))
+    o = [transpose_length(ii, kk, ss, cb, ce, dd) for ii, kk, ss, (cb, ce), dd in zip(i, k, s, crop, d)]
+    if min(o) < 1:
+        raise _too_small(
+            func, "output size", o,
+            f"input {list(i)}, kernel {list(k)}, stride {list(s)}, dilation {list(d)}: the full "
+            f"result {[full_length(*a) for a in zip(i, k, s, d)]} minus the crop "
+            f"{list(crop)} (padding at begin, end - output_padding)",
+        )
+    return crop
+
+
+def output_padding_for(
+    i: Sequence[int], o: Sequence[int], k: Sequence[int], s: Sequence[int], d: Sequence[int],
+    crop: Sequence[tuple[int, int]], *, func: str
+) -> tuple[int, ...]:
+    """The output_padding that makes a transposed convolution ``o`` long.
+
+    The valid sizes per axis run from ``F - cb - ce`` to that plus
+    ``max(stride, dilation) - 1``; anything else raises :class:`ConvError`
+    naming that range (PyTorch's message, with dilation taken into account).
+    """
+    lows = [transpose_length(ii, kk, ss, cb, ce, dd) for ii, kk, ss, (cb, ce), dd in zip(i, k, s, crop, d)]
+    highs = [lo + max(ss, dd) - 1 for lo, ss, dd in zip(lows, s, d)]
+    if any(not lo <= oo <= hi for oo, lo, hi in zip(o, lows, highs)):
+        raise ConvError(
+            f"{func}: requested an output size of {list(o)}, but valid sizes range from "
+            f"{lows} to {highs} (for an input of {list(i)}, kernel {list(k)}, stride "
+            f"{list(s)}, dilation {list(d)}, crop {list(crop)})"
+        )
+    return tuple(oo - lo for oo, lo in zip(o, lows))
+
+
+# --------------------------------------------------------------------------
+# The public functions (API.md): an int in gives an int out, a sequence a tuple.
+# --------------------------------------------------------------------------
+def _rank(func: str, name: str, value: Any) -> tuple[int, bool]:
+    if isinstance(value, str):
+        raise TypeError(f"{func}: {name} must be an int or a sequence of ints, got str {value!r}")
+    if isinstance(value, Sequence) or hasattr(value, "__len__"):
+        n = len(value)
+        if n == 0:
+            raise ConvError(f"{func}: {name} must have at least one spatial axis, got {value!r}")
+        return n, False
+    return 1, True
+
+
+def _common(func: str, input_name: str, size: Any, kernel_size: Any, stride: Any, dilation: Any):
+    nd, scalar = _rank(func, input_name, size)
+    i = per_axis(input_name, size, nd, func=func, minimum=1)
+    k = per_axis("kernel_size", kernel_size, nd, func=func, minimum=1)
+    s = per_axis("stride", stride, nd, func=func, minimum=1)
+    d = per_axis("dilation", dilation, nd, func=func, minimum=1)
+    return nd, scalar, i, k, s, d
+
+
+@overload
+def conv_output_size(input_size: int, kernel_size: Any, *, stride: Any = ..., padding: Any = ..., dilation: Any = ...) -> int: ...
+@overload
+def conv_output_size(input_size: Sequence[int], kernel_size: Any, *, stride: Any = ..., padding: Any = ..., dilation: Any = ...) -> tuple[int, ...]: ...
+def conv_output_size(input_size, kernel_size, *, stride=1, padding=0, dilation=1):
+    """Spatial output size of a direct convolution.
+
+    Parameters
+    ----------
+    input_size : int or sequence of int
+        Spatial input size ``i`` (one int per axis).
+    kernel_size, stride, dilation : int or sequence of int
+        Per axis, or one int for every axis.
+    padding : int, sequence, or {"valid", "same", "same_lower"}
+        Symmetric padding, one int or one ``(lo, hi)`` pair per axis, or a word.
+
+    Returns
+    -------
+    int or tuple of int
+        An int for an int ``input_size``, else a tuple.
+
+    Notes
+    -----
+    Shape: ``o = floor((i + lo + hi - d*(k-1) - 1) / s) + 1``; "same" gives
+    ``ceil(i / s)``.
+
+    Examples
+    --------
+    >>> conv_output_size(6, 3, stride=2, padding="same")
+    3
+    >>> conv_output_size((28, 28), 3, stride=2, padding=[(0, 1), 1])
+    (14, 14)
+    """
+    func = "conv_output_size"
+    nd, scalar, i, k, s, d = _common(func, "input_size", input_size, kernel_size, stride, dilation)
+    pads = resolve_conv_padding(i, k, s, d, parse_padding("padding", padding, nd, func=func), func=func)
+    o = tuple(conv_length(*a, lo, hi, dd) for a, (lo, hi), dd in zip(zip(i, k, s), pads, d))
+    return o[0] if scalar else o
+
+
+@overload
+def conv_transpose_output_size(input_size: int, kernel_size: Any, *, stride: Any = ..., padding: Any = ..., output_padding: Any = ..., dilation: Any = ...) -> int: ...
+@overload
+def conv_transpose_output_size(input_size: Sequence[int], kernel_size: Any, *, stride: Any = ..., padding: Any = ..., output_padding: Any = ..., dilation: Any = ...) -> tuple[int, ...]: ...
+def conv_transpose_output_size(input_size, kernel_size, *, stride=1, padding=0, output_padding=0, dilation=1):
+    """Spatial output size of a transposed convolution.
+
+    Parameters
+    ----------
+    input_size : int or sequence of int
+        Spatial input size ``i``.
+    kernel_size, stride, dilation, output_padding : int or sequence of int
+        Per axis, or one int for every axis.
+    padding : int, sequence, or {"valid", "same", "same_lower"}
+        The crop of the full result: symmetric, one int or ``(begin, end)``
+        pair per axis (negative extends with zeros), or a word.
+
+    Returns
+    -------
+    int or tuple of int
+
+    Notes
+    -----
+    Shape: ``o = (i - 1)*s - lo - hi + d*(k - 1) + output_padding + 1``;
+    "same" gives ``i*s``.
+
+    Examples
+    --------
+    >>> conv_transpose_output_size(2, 3, padding=0)            # seed example 1
+    4
+    >>> conv_transpose_output_size(3, 3, stride=2, padding=1, output_padding=1)
+    6
+    >>> conv_transpose_output_size((4, 7), 3, stride=2, padding="same")
+    (8, 14)
+    """
+    func = "conv_transpose_output_size"
+    nd, scalar, i, k, s, d = _common(func, "input_size", input_size, kernel_size, stride, dilation)
+    op = per_axis("output_padding", output_padding, nd, func=func)
+    crop = resolve_transpose_crop(i, k, s, d, parse_padding("padding", padding, nd, func=func), op, func=func)
+    o = tuple(transpose_length(*a, cb, ce, dd) for a, (cb, ce), dd in zip(zip(i, k, s), crop, d))
+    return o[0] if scalar else o
+
+
+@overload
+def conv_transpose_output_padding(input_size: int, output_size: Any, kernel_size: Any, *, stride: Any = ..., padding: Any = ..., dilation: Any = ...) -> int: ...
+@overload
+def conv_transpose_output_padding(input_size: Sequence[int], output_size: Any, kernel_size: Any, *, stride: Any = ..., padding: Any = ..., dilation: Any = ...) -> tuple[int, ...]: ...
+def conv_transpose_output_padding(input_size, output_size, kernel_size, *, stride=1, padding=0, dilation=1):
+    """The output_padding that makes a transposed convolution produce ``output_size``.
+
+    Parameters
+    ----------
+    input_size, output_size : int or sequence of int
+        Spatial sizes of the transposed convolution's input and wanted output.
+    kernel_size, stride, dilation : int or sequence of int
+    padding : int, sequence, or {"valid", "same", "same_lower"}
+
+    Returns
+    -------
+    int or tuple of int
+        ``op`` per axis, ``0 <= op < max(stride, dilation)``.
+
+    Raises
+    ------
+    ConvError
+        If ``output_size`` is outside the valid range, which the message names.
+
+    Notes
+    -----
+    Shape: ``op = o - ((i - 1)*s - lo - hi + d*(k - 1) + 1)``.
+
+    Examples
+    --------
+    >>> conv_transpose_output_padding(3, 6, 3, stride=2, padding=1)   # 3 -> 6, not 5
+    1
+    >>> conv_transpose_output_padding(3, 7, 3, stride=2, padding=1)
+    Traceback (most recent call last):
+    ...
+    convt.errors.ConvError: conv_transpose_output_padding: requested an output size of [7], but valid sizes range from [5] to [6] (for an input of [3], kernel [3], stride [2], dilation [1], crop [(1, 1)])
+    """
+    func = "conv_transpose_output_padding"
+    nd, scalar, i, k, s, d = _common(func, "input_size", input_size, kernel_size, stride, dilation)
+    o = per_axis("output_size", output_size, nd, func=func, minimum=1)
+    crop = resolve_transpose_crop(i, k, s, d, parse_padding("padding", padding, nd, func=func), (0,) * nd, func=func)
+    op = output_padding_for(i, o, k, s, d, crop, func=func)
+    return op[0] if scalar else op
+
+
+@overload
+def conv_input_sizes(output_size: int, kernel_size: Any, *, stride: Any = ..., padding: Any = ..., dilation: Any = ...) -> range: ...
+@overload
+def conv_input_sizes(output_size: Sequence[int], kernel_size: Any, *, stride: Any = ..., padding: Any = ..., dilation: Any = ...) -> tuple[range, ...]: ...
+def conv_input_sizes(output_size, kernel_size, *, stride=1, padding=0, dilation=1):
+    """Every input size that a direct convolution maps to ``output_size``.
+
+    This is the seed's ambiguity: a strided convolution maps up to ``stride``
+    input sizes to one output size, so its transpose must be told which one
+    to produce (output_padding, output_shape or a padding word).
+
+    Parameters
+    ----------
+    output_size : int or sequence of int
+    kernel_size, stride, dilation : int or sequence of int
+    padding : int, sequence, or {"valid", "same", "same_lower"}
+
+    Returns
+    -------
+    range or tuple of range
+        Per axis, the input sizes ``i`` with ``conv_output_size(i) == o``.
+
+    Notes
+    -----
+    Shape: ``i`` in ``[(o-1)*s + K - lo - hi, (o-1)*s + K - lo - hi + s - 1]``;
+    for "same", ``[(o-1)*s + 1, o*s]``.
+
+    Examples
+    --------
+    >>> conv_input_sizes(3, 3, stride=2, padding="same")   # the seed: 5 or 6 -> 3
+    range(5, 7)
+    >>> conv_input_sizes((3, 4), 3, stride=2)
+    (range(7, 9), range(9, 11))
+    """
+    func = "conv_input_sizes"
+    nd, scalar, o, k, s, d = _common(func, "output_size", output_size, kernel_size, stride, dilation)
+    pad = parse_padding("padding", padding, nd, func=func)
+    out = []
+    for a, (oo, kk, ss, dd) in enumerate(zip(o, k, s, d)):
+        if pad in ("same", "same_lower"):
+            r = same_input_range(oo, ss)
+        elif pad == "valid":
+            r = conv_input_range(oo, kk, ss, 0, 0, dd)
+        else:
+            lo, hi = pad[a]  # type: ignore[index]
+            r = conv_input_range(oo, kk, ss, lo, hi, dd)
+        if len(r) == 0:
+            raise ConvError(
+                f"{func}: no input size gives output size {oo} on axis {a} (kernel {kk}, "
+                f"stride {ss}, padding {pad if isinstance(pad, str) else pad[a]}, dilation {dd})"
+            )
+        out.append(r)
+    return out[0] if scalar else tuple(out)

@@ -1,0 +1,57 @@
+"""The ``convt`` command line: a thin shell over the library (no math here).
+
+Each subcommand lives in :mod:`convt.commands` as a module with ``HELP``,
+``configure(parser)`` and ``run(args) -> int``; heavy dependencies are
+imported inside ``run``. A bad argument or value exits with status 2 and one
+line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from .errors import ConvError
+
+__all__ = ["COMMANDS", "main"]
+
+#: subcommand name -> module in convt.commands
+COMMANDS: dict[str, str] = {
+    "demo": "convt.commands.demo",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, status 2
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="convt", description="Convolution and transposed convolution, exact and explained.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name, modname in COMMANDS.items():
+        mod = importlib.import_module(modname)
+        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
+        mod.configure(p)
+        p.set_defaults(_run=mod.run, _prog=f"convt {name}")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except (ConvError, ValueError, TypeError) as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        print(f"{args._prog}: error: {msg}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # pragma: no cover - e.g. `convt explain | head`
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

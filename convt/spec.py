@@ -1,0 +1,259 @@
+"""The canonical form of a convolution call, validated once.
+
+Every way of describing a convolution (PyTorch's arguments, ``(lo, hi)``
+pairs, padding words, output_padding, output_size, and every framework
+convention in :mod:`convt.compat`) is turned into one :class:`ConvSpec`:
+per spatial axis the stride, the dilation and the ``(lo, hi)`` padding of a
+direct convolution or the ``(begin, end)`` crop of the full result of a
+transposed one, plus groups and the padding mode. The algorithms see only
+this form.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from . import arithmetic as ar
+from ._params import as_int, parse_mode, parse_padding, per_axis
+from .errors import ConvError
+
+__all__ = ["ConvSpec", "conv_spec", "conv_transpose_spec", "memory_limit_bytes"]
+
+Pairs = tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class ConvSpec:
+    """One convolution, direct or transposed, in canonical form.
+
+    Attributes
+    ----------
+    transposed : bool
+        A transposed convolution (``pads`` is the crop of the full result)
+        or a direct one (``pads`` is the padding of the input).
+    in_channels, out_channels, groups : int
+    input_size, kernel_size, stride, dilation, output_size : tuple of int
+        One int per spatial axis.
+    pads : tuple of (int, int)
+        Direct: ``(lo, hi)`` padding (negative crops the input). Transposed:
+        ``(begin, end)`` crop of the full result, output_padding included
+        (negative extends with zeros).
+    padding_mode : str
+        "zeros", "reflect", "replicate" or "circular".
+    """
+
+    transposed: bool
+    in_channels: int
+    out_channels: int
+    groups: int
+    input_size: tuple[int, ...]
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    pads: Pairs
+    output_size: tuple[int, ...]
+    padding_mode: str = "zeros"
+
+    @property
+    def nd(self) -> int:
+        """Number of spatial axes."""
+        return len(self.kernel_size)
+
+    @property
+    def full_size(self) -> tuple[int, ...]:
+        """Transposed: the uncropped result length per axis. Direct: the padded input."""
+        if self.transposed:
+            return tuple(ar.full_length(*a) for a in zip(self.input_size, self.kernel_size, self.stride, self.dilation))
+        return tuple(i + lo + hi for i, (lo, hi) in zip(self.input_size, self.pads))
+
+    def weight_shape(self) -> tuple[int, ...]:
+        """The weight shape: ``(C_out, C_in/g, *k)`` direct, ``(C_in, C_out/g, *k)`` transposed."""
+        if self.transposed:
+            return (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
+        return (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+
+    def adjoint(self) -> ConvSpec:
+        """The spec of the adjoint operator, which takes the same weight array.
+
+        The adjoint of a transposed convolution with crop ``(cb, ce)`` is the
+        direct convolution with padding ``(cb, ce)``; the adjoint of a direct
+        convolution with padding ``(lo, hi)`` is the transposed one with crop
+        ``(lo, hi - r)``, ``r`` the padded elements no window reads.
+        """
+        if self.transposed:
+            pads = self.pads
+        else:
+            pads = tuple(
+                (lo, hi - (i + lo + hi - ar.effective_kernel(k, d)) % s)
+                for i, k, s, d, (lo, hi) in zip(self.input_size, self.kernel_size, self.stride, self.dilation, self.pads)
+            )
+        return replace(
+            self, transposed=not self.transposed, in_channels=self.out_channels,
+            out_channels=self.in_channels, input_size=self.output_size,
+            output_size=self.input_size, pads=pads,
+        )
+
+    def with_pads(self, pads: Pairs) -> ConvSpec:
+        """The same convolution with other pads (output size recomputed), zeros mode."""
+        if self.transposed:
+            out = tuple(ar.transpose_length(i, k, s, cb, ce, d) for i, k, s, d, (cb, ce) in
+                        zip(self.input_size, self.kernel_size, self.stride, self.dilation, pads))
+        else:
+            out = tuple(ar.conv_length(i, k, s, lo, hi, d) for i, k, s, d, (lo, hi) in
+                        zip(self.input_size, self.kernel_size, self.stride, self.dilation, pads))
+        return replace(self, pads=tuple(pads), output_size=out, padding_mode="zeros")
+
+
+def memory_limit_bytes() -> int:
+    """The most bytes one result may take: the machine's physical memory."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 1 << 36
+
+
+def _shapes(func: str, x_shape: Sequence[int], w_shape: Sequence[int]) -> tuple[int, bool]:
+    if len(w_shape) < 3:
+        raise ConvError(
+            f"{func}: weight must have at least 3 dimensions (channels, channels, *kernel), "
+            f"got shape {tuple(w_shape)}"
+        )
+    nd = len(w_shape) - 2
+    if len(x_shape) not in (nd + 1, nd + 2):
+        raise ConvError(
+            f"{func}: a weight of shape {tuple(w_shape)} has {nd} spatial axes, so the input "
+            f"must have {nd + 2} dimensions (N, C, *spatial) or {nd + 1} (C, *spatial), got "
+            f"shape {tuple(x_shape)}"
+        )
+    if min(w_shape) < 1:
+        raise ConvError(f"{func}: every weight dimension must be >= 1, got shape {tuple(w_shape)}")
+    if min(x_shape[-nd - 1:]) < 1:
+        raise ConvError(
+            f"{func}: the channel and spatial sizes of the input must be >= 1, got shape {tuple(x_shape)}"
+        )
+    return nd, len(x_shape) == nd + 2
+
+
+def _groups(func: str, groups: Any, in_ch: int, out_ch: int, w_shape: Sequence[int], transposed: bool) -> int:
+    g = as_int("groups", groups, func=func)
+    if g < 1:
+        raise ConvError(f"{func}: groups must be a positive int, got {g}")
+    for name, n in (("input channels", in_ch), ("output channels", out_ch)):
+        if n % g:
+            raise ConvError(
+                f"{func}: groups={g} must divide the number of {name}, but {g} does not divide {n}"
+                f" (weight shape {tuple(w_shape)}, {'(C_in, C_out/groups, *k)' if transposed else '(C_out, C_in/groups, *k)'})"
+            )
+    return g
+
+
+def _check_mode(func: str, mode: str, n: Sequence[int], pads: Pairs, what: str) -> None:
+    """Reflect reads at most n-1 past an edge, circular at most n (PyTorch's rules)."""
+    if mode == "zeros":
+        return
+    limit = {"reflect": lambda m: m - 1, "circular": lambda m: m, "replicate": lambda m: math.inf}[mode]
+    for a, (m, (lo, hi)) in enumerate(zip(n, pads)):
+        if max(lo, hi) > limit(m):
+            raise ConvError(
+                f"{func}: padding_mode={mode!r} needs the {what} on each side to be at most "
+                f"{'size - 1' if mode == 'reflect' else 'size'} = {limit(m)} on axis {a} "
+                f"(size {m}), got {(lo, hi)}"
+            )
+
+
+def _check_memory(func: str, shape: Sequence[int], what: str) -> None:
+    n = math.prod(shape)
+    need = n * 8
+    if need > memory_limit_bytes():
+        raise ConvError(
+            f"{func}: the {what} of shape {tuple(shape)} would need {need:.3g} bytes "
+            f"({n:.3g} elements), more than this machine's {memory_limit_bytes():.3g} bytes of "
+            f"memory; use smaller sizes, strides or padding"
+        )
+
+
+def conv_spec(
+    x_shape: Sequence[int], w_shape: Sequence[int], *, stride: Any = 1, padding: Any = 0,
+    dilation: Any = 1, groups: Any = 1, padding_mode: Any = "zeros", func: str = "conv",
+) -> tuple[ConvSpec, bool]:
+    """Validate a direct convolution's arguments; return its spec and whether it is batched.
+
+    >>> spec, batched = conv_spec((1, 2, 6), (4, 2, 3), stride=2, padding="same")
+    >>> spec.pads, spec.output_size, batched
+    (((0, 1),), (3,), True)
+    """
+    nd, batched = _shapes(func, x_shape, w_shape)
+    in_ch, i = x_shape[-nd - 1], tuple(x_shape[-nd:])
+    out_ch, k = w_shape[0], tuple(w_shape[2:])
+    g = _groups(func, groups, in_ch, out_ch, w_shape, False)
+    if w_shape[1] * g != in_ch:
+        raise ConvError(
+            f"{func}: weight of shape {tuple(w_shape)} with groups={g} expects "
+            f"{w_shape[1] * g} input channels (weight.shape[1] * groups), got {in_ch} "
+            f"(input shape {tuple(x_shape)})"
+        )
+    s = per_axis("stride", stride, nd, func=func, minimum=1)
+    d = per_axis("dilation", dilation, nd, func=func, minimum=1)
+    mode = parse_mode(padding_mode, func=func)
+    pads = ar.resolve_conv_padding(i, k, s, d, parse_padding("padding", padding, nd, func=func), func=func)
+    _check_mode(func, mode, i, pads, "padding")
+    o = tuple(ar.conv_length(*a, lo, hi, dd) for a, (lo, hi), dd in zip(zip(i, k, s), pads, d))
+    batch = x_shape[0] if batched else 1
+    _check_memory(func, (batch, in_ch, *(ii + max(lo, 0) + max(hi, 0) for ii, (lo, hi) in zip(i, pads))), "padded input")
+    _check_memory(func, (batch, out_ch, *o), "output")
+    return ConvSpec(False, in_ch, out_ch, g, i, k, s, d, pads, o, mode), batched
+
+
+def conv_transpose_spec(
+    x_shape: Sequence[int], w_shape: Sequence[int], *, stride: Any = 1, padding: Any = 0,
+    output_padding: Any = 0, dilation: Any = 1, groups: Any = 1, output_size: Any = None,
+    padding_mode: Any = "zeros", func: str = "conv_transpose",
+) -> tuple[ConvSpec, bool]:
+    """Validate a transposed convolution's arguments; return its spec and whether it is batched.
+
+    >>> spec, _ = conv_transpose_spec((1, 1, 3), (1, 1, 3), stride=2, padding=1, output_size=[6])
+    >>> spec.pads, spec.output_size
+    (((1, 0),), (6,))
+    """
+    nd, batched = _shapes(func, x_shape, w_shape)
+    in_ch, i = x_shape[-nd - 1], tuple(x_shape[-nd:])
+    k = tuple(w_shape[2:])
+    if w_shape[0] != in_ch:
+        raise ConvError(
+            f"{func}: weight of shape {tuple(w_shape)} (C_in, C_out/groups, *k) expects "
+            f"{w_shape[0]} input channels, got {in_ch} (input shape {tuple(x_shape)})"
+        )
+    g0 = as_int("groups", groups, func=func)
+    out_ch = w_shape[1] * g0 if g0 >= 1 else w_shape[1]
+    g = _groups(func, groups, in_ch, out_ch, w_shape, True)
+    s = per_axis("stride", stride, nd, func=func, minimum=1)
+    d = per_axis("dilation", dilation, nd, func=func, minimum=1)
+    mode = parse_mode(padding_mode, func=func)
+    pad = parse_padding("padding", padding, nd, func=func)
+    op = per_axis("output_padding", output_padding, nd, func=func)
+    if output_size is not None:
+        if any(op):
+            raise ConvError(
+                f"{func}: give output_size or a non-zero output_padding, not both "
+                f"(got output_size={output_size!r}, output_padding={op})"
+            )
+        if isinstance(output_size, str) or not isinstance(output_size, Sequence) and not hasattr(output_size, "__len__"):
+            raise TypeError(f"{func}: output_size must be a sequence of ints, got {output_size!r}")
+        sizes = list(output_size)
+        if len(sizes) in (nd + 1, nd + 2):
+            sizes = sizes[-nd:]
+        want = per_axis("output_size", sizes, nd, func=func, minimum=1)
+        crop0 = ar.resolve_transpose_crop(i, k, s, d, pad, (0,) * nd, func=func)
+        op = ar.output_padding_for(i, want, k, s, d, crop0, func=func)
+    crop = ar.resolve_transpose_crop(i, k, s, d, pad, op, func=func)
+    o = tuple(ar.transpose_length(*a, cb, ce, dd) for a, (cb, ce), dd in zip(zip(i, k, s), crop, d))
+    _check_mode(func, mode, o, crop, "crop")
+    batch = x_shape[0] if batched else 1
+    _check_memory(func, (batch, out_ch, *o), "output")
+    if mode != "zeros":
+        _check_memory(func, (batch, out_ch, *(ar.full_length(*a) for a in zip(i, k, s, d))), "full result")
+    return ConvSpec(True, in_ch, out_ch, g, i, k, s, d, crop, o, mode), batched
