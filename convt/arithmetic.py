@@ -47,6 +47,8 @@ __all__ = [
     "same_conv_padding",
     "same_transpose_crop",
     "seed_case",
+    "torch_conv_padding",
+    "torch_transpose_crop",
     "transpose_length",
 ]
 
@@ -200,7 +202,7 @@ def overlap_counts(i: int, k: int, s: int = 1, cb: int = 0, ce: int = 0, d: int 
     >>> overlap_counts(4, 3, 2, 1, 0)
     (1, 2, 1, 2, 1, 2, 1, 1)
     >>> overlap_counts(4, 4, 2, 1, 1)
-    (2, 2, 2, 2, 2, 2, 2, 2)
+    (1, 2, 2, 2, 2, 2, 2, 1)
     """
     o = transpose_length(i, k, s, cb, ce, d)
     counts = [0] * max(o, 0)
@@ -253,6 +255,117 @@ def transpose_tap_range(i: int, o: int, s: int, d: int, cb: int, t: int) -> tupl
 
 
 # --------------------------------------------------------------------------
+# Pictures (issue 6: explain, draw, explorer): which cell each tap touches.
+# --------------------------------------------------------------------------
+def stretched_cell(u: int, i: int, s: int = 1) -> int:
+    """What sits at position ``u`` of the stretched input of a transposed conv.
+
+    The stretched input has ``s - 1`` zeros between the ``i`` inputs (input
+    ``j`` at ``u = j*s``). Returns ``j``, ``-1`` for an inserted zero, or
+    ``-2`` for a padding zero (``u`` outside ``[0, (i-1)*s]``).
+
+    >>> [stretched_cell(u, 3, 2) for u in range(-1, 6)]
+    [-2, 0, -1, 1, -1, 2, -2]
+    """
+    if u < 0 or u > (i - 1) * s:
+        return -2
+    return u // s if u % s == 0 else -1
+
+
+def gather_positions(q: int, k: int, d: int = 1, pad_lo: int = 0) -> tuple[int, ...]:
+    """Stretched-input positions that output ``q`` of a transposed conv reads.
+
+    In the zero-insertion picture (:func:`equivalent_direct`) output ``q``
+    correlates the flipped kernel at stride 1: position ``t`` of the window
+    (holding ``w[k-1-t]``) sits at ``u = q - pad_lo + t*d``.
+
+    >>> gather_positions(0, 3, 1, 2)   # seed example 1: the window starts in the padding
+    (-2, -1, 0)
+    """
+    return tuple(q - pad_lo + t * d for t in range(k))
+
+
+def window_positions(r: int, k: int, s: int = 1, d: int = 1, lo: int = 0) -> tuple[int, ...]:
+    """Input positions that output ``r`` of a direct convolution reads (tap order).
+
+    Tap ``t`` reads ``c = r*s + t*d - lo`` (negative or past the end: padding).
+
+    >>> window_positions(1, 3, 2, 1, 1)
+    (1, 2, 3)
+    """
+    return tuple(r * s + t * d - lo for t in range(k))
+
+
+def scatter_positions(j: int, k: int, s: int = 1, d: int = 1, cb: int = 0) -> tuple[int, ...]:
+    """Output positions that input ``j`` of a transposed conv paints (tap order).
+
+    Tap ``t`` sends ``x[j] * w[t]`` to ``q = j*s + t*d - cb`` (outside
+    ``[0, o)``: cropped away).
+
+    >>> scatter_positions(1, 3, 2, 1, 1)
+    (1, 2, 3)
+    """
+    return tuple(j * s + t * d - cb for t in range(k))
+
+
+def phase_overlap(k: int, s: int = 1, d: int = 1) -> tuple[int, ...]:
+    """Taps landing on each output phase ``q mod s`` away from the edges.
+
+    Equal counts mean even overlap; unequal counts are the checkerboard
+    pattern (for ``d = 1``: uneven unless ``k`` is divisible by ``s``).
+
+    >>> phase_overlap(3, 2), phase_overlap(4, 2), phase_overlap(3, 1)
+    ((2, 1), (2, 2), (3,))
+    """
+    counts = [0] * s
+    for t in range(k):
+        counts[(t * d) % s] += 1
+    return tuple(counts)
+
+
+# --------------------------------------------------------------------------
+# PyTorch layers (issue 4): a canonical pad/crop as torch's symmetric argument
+# plus what is left for F.pad (negative: crop).
+# --------------------------------------------------------------------------
+def torch_conv_padding(lo: int, hi: int) -> tuple[int, int, int]:
+    """Split a direct convolution's ``(lo, hi)`` padding into ``(p, lo - p, hi - p)``.
+
+    ``p = max(min(lo, hi), 0)`` goes to the framework's symmetric padding
+    argument; the rest is applied before (negative: a crop).
+
+    >>> torch_conv_padding(1, 2), torch_conv_padding(-1, 2), torch_conv_padding(3, 3)
+    ((1, 0, 1), (0, -1, 2), (3, 0, 0))
+    """
+    p = max(min(lo, hi), 0)
+    return p, lo - p, hi - p
+
+
+def torch_transpose_crop(cb: int, ce: int, s: int = 1, d: int = 1) -> tuple[int, int, int, int]:
+    """Split a transposed convolution's crop into PyTorch's arguments and a rest.
+
+    Returns ``(p, op, rb, re)``: PyTorch's ``padding=p`` with
+    ``output_padding=op`` (``0 <= op < max(s, d)``) crops ``(p, p - op)`` of
+    the full result; the rest ``(rb, re) = (cb - p, ce - p + op)`` is cropped
+    afterwards (negative: extended with zeros).
+
+    >>> torch_transpose_crop(1, 0, 2)    # padding=1, output_padding=1
+    (1, 1, 0, 0)
+    >>> torch_transpose_crop(0, 1, 2)    # "same" of k=3, s=2: crop the end only
+    (0, 0, 0, 1)
+    >>> torch_transpose_crop(0, -1, 2)   # one zero at the end: output_padding=1
+    (0, 1, 0, 0)
+    >>> torch_transpose_crop(2, -2, 2)   # crop 2 at the start, extend 2 at the end
+    (0, 0, 2, -2)
+    """
+    m = max(s, d)
+    p = max(0, min(cb, ce + m - 1))
+    op = p - ce
+    if not 0 <= op < m:
+        p, op = max(0, min(cb, ce)), 0
+    return p, op, cb - p, ce - p + op
+
+
+# --------------------------------------------------------------------------
 # Resolution: padding forms to the canonical (lo, hi) / (cb, ce), validated.
 # --------------------------------------------------------------------------
 def _too_small(func: str, what: str, sizes: Sequence[int], details: str) -> ConvError:
@@ -285,11 +398,12 @@ def resolve_conv_padding(
 
 def resolve_transpose_crop(
     i: Sequence[int], k: Sequence[int], s: Sequence[int], d: Sequence[int], padding: Padding,
-    output_padding: Sequence[int], *, func: str
+    output_padding: Sequence[int], *, func: str, check_size: bool = True
 ) -> tuple[tuple[int, int], ...]:
     """``(cb, ce)`` per axis for a transposed convolution, ``output_padding`` included.
 
-    Checks ``0 <= output_padding < max(stride, dilation)`` and an output >= 1.
+    Checks ``0 <= output_padding < max(stride, dilation)`` and (with
+    ``check_size``) an output >= 1.
     """
     for a, (op, ss, dd) in enumerate(zip(output_padding, s, d)):
         if not 0 <= op < max(ss, dd):
@@ -306,7 +420,7 @@ def resolve_transpose_crop(
         crop = tuple(padding)  # type: ignore[arg-type]
     crop = tuple((cb, ce - op) for (cb, ce), op in zip(crop, output_padding))
     o = [transpose_length(ii, kk, ss, cb, ce, dd) for ii, kk, ss, (cb, ce), dd in zip(i, k, s, crop, d)]
-    if min(o) < 1:
+    if check_size and min(o) < 1:
         raise _too_small(
             func, "output size", o,
             f"input {list(i)}, kernel {list(k)}, stride {list(s)}, dilation {list(d)}: the full "
@@ -483,7 +597,8 @@ def conv_transpose_output_padding(input_size, output_size, kernel_size, *, strid
     func = "conv_transpose_output_padding"
     nd, scalar, i, k, s, d = _common(func, "input_size", input_size, kernel_size, stride, dilation)
     o = per_axis("output_size", output_size, nd, func=func, minimum=1)
-    crop = resolve_transpose_crop(i, k, s, d, parse_padding("padding", padding, nd, func=func), (0,) * nd, func=func)
+    crop = resolve_transpose_crop(i, k, s, d, parse_padding("padding", padding, nd, func=func), (0,) * nd,
+                                  func=func, check_size=False)
     op = output_padding_for(i, o, k, s, d, crop, func=func)
     return op[0] if scalar else op
 
@@ -541,3 +656,205 @@ def conv_input_sizes(output_size, kernel_size, *, stride=1, padding=0, dilation=
             )
         out.append(r)
     return out[0] if scalar else tuple(out)
+
+
+# --------------------------------------------------------------------------
+# Framework conventions (issue 3: convt.compat): each framework's rule for
+# the (cb, ce) crop of the full transposed result, one axis, plain ints.
+# Words are lower case here; the adapters in convt.compat map the
+# frameworks' own spellings onto them.
+# --------------------------------------------------------------------------
+def tf_transpose_output_range(i: int, k: int, s: int = 1, d: int = 1, padding: Any = "same") -> range:
+    """The ``output_shape`` sizes TensorFlow accepts for a transposed convolution.
+
+    TensorFlow computes a transposed convolution as the gradient of the
+    direct convolution whose input has the requested size ``o``, so it
+    accepts exactly the ``o`` that this direct convolution maps back to ``i``
+    (``padding`` is "same", "valid" or a ``(before, after)`` pair).
+
+    >>> tf_transpose_output_range(4, 3, 2, 1, "same"), tf_transpose_output_range(4, 3, 2, 1, "valid")
+    (range(7, 9), range(9, 11))
+    >>> tf_transpose_output_range(4, 3, 2, 1, (1, 1))
+    range(7, 9)
+    """
+    if padding == "same":
+        return same_input_range(i, s)
+    lo, hi = (0, 0) if padding == "valid" else padding
+    return conv_input_range(i, k, s, lo, hi, d)
+
+
+def tf_transpose_crop(i: int, o: int, k: int, s: int = 1, d: int = 1, padding: Any = "same") -> tuple[int, int]:
+    """``(cb, ce)`` of TensorFlow's transposed convolution with ``output_shape`` ``o``.
+
+    The crop at the start is the padding at the start of the direct
+    convolution of an ``o``-long input (SAME: ``P // 2`` with
+    ``P = max((i-1)*s + K - o, 0)``, the odd extra at the end; VALID: 0;
+    explicit: ``before``); the rest of ``F - o`` is cropped at the end
+    (negative: zeros appended). ``o`` must lie in
+    :func:`tf_transpose_output_range`.
+
+    >>> tf_transpose_crop(4, 8, 3, 2), tf_transpose_crop(4, 7, 3, 2)   # vector 3
+    ((0, 1), (1, 1))
+    >>> tf_transpose_crop(3, 6, 1, 2), tf_transpose_crop(4, 10, 3, 2, 1, "valid")
+    ((0, -1), (0, -1))
+    """
+    if padding == "same":
+        cb = max((i - 1) * s + effective_kernel(k, d) - o, 0) // 2
+    elif padding == "valid":
+        cb = 0
+    else:
+        cb = padding[0]
+    return cb, full_length(i, k, s, d) - o - cb
+
+
+def tf_transpose_default_output(i: int, k: int, s: int = 1, d: int = 1, padding: Any = "same") -> int:
+    """The ``output_shape`` convt assumes when none is given (``convt explain``).
+
+    What Keras' ``Conv*DTranspose`` (output_padding None) asks TensorFlow
+    for: SAME ``i*s``; VALID ``(i-1)*s + max(K, s)``; explicit pads the
+    smallest valid size ``F - before - after``.
+
+    >>> tf_transpose_default_output(4, 3, 2), tf_transpose_default_output(3, 1, 2, 1, "valid")
+    (8, 6)
+    """
+    if padding == "same":
+        return i * s
+    if padding == "valid":
+        return (i - 1) * s + max(effective_kernel(k, d), s)
+    return full_length(i, k, s, d) - padding[0] - padding[1]
+
+
+def keras_transpose_crop(i: int, k: int, s: int = 1, d: int = 1, padding: str = "valid",
+                         output_padding: int | None = None) -> tuple[int, int]:
+    """``(cb, ce)`` of Keras 3's ``Conv*DTranspose`` / ``keras.ops.conv_transpose``.
+
+    Output size: valid ``(i-1)*s + K + op`` with ``op = max(K, s) - K`` when
+    output_padding is None; same ``i*s`` when it is None, else
+    ``(i-1)*s + K % 2 + op``. Of the crop total ``T = F - o``, ``max(T // 2, 0)``
+    goes to the start (Keras' JAX-style padding
+    ``left = min(ceil(L/2), K-1)``, ``L = 2K - 2 - T``), the rest to the end.
+
+    >>> keras_transpose_crop(4, 3, 2, 1, "same"), keras_transpose_crop(3, 1, 2, 1, "valid")
+    ((0, 1), (0, -1))
+    >>> keras_transpose_crop(4, 4, 2, 1, "same", 0)   # vector 7 (the TF backend refuses it)
+    (2, 2)
+    """
+    kk = effective_kernel(k, d)
+    if padding == "valid":
+        op = max(kk, s) - kk if output_padding is None else output_padding
+        o = (i - 1) * s + kk + op
+    elif output_padding is None:
+        o = i * s
+    else:
+        o = (i - 1) * s + kk % 2 + output_padding
+    total = full_length(i, k, s, d) - o
+    cb = max(total // 2, 0) if padding == "same" else 0
+    return cb, total - cb
+
+
+def jax_transpose_crop(k: int, s: int = 1, d: int = 1, padding: Any = "same",
+                       use_consistent_padding: bool = False) -> tuple[int, int]:
+    """``(cb, ce)`` of ``jax.lax.conv_transpose`` (JAX's ``_conv_transpose_padding``).
+
+    JAX pads the stride-dilated input by ``(a, b)`` and correlates, so
+    ``cb = K-1-a`` and ``ce = K-1-b``. SAME: ``L = K+s-2``, ``a = K-1`` if
+    ``s > K-1`` else ``ceil(L/2)``; VALID: ``L = K+s-2+max(K-s, 0)``,
+    ``a = K-1``; ``b = L - a``. A ``(lo, hi)`` pair is the padding of the
+    forward convolution (``cb, ce = lo, hi``) with ``use_consistent_padding``,
+    and by default the padding of the dilated input itself (``a, b = lo, hi``).
+
+    >>> jax_transpose_crop(3, 2, 1, "same"), jax_transpose_crop(1, 2, 1, "valid")
+    ((0, 1), (0, -1))
+    >>> jax_transpose_crop(3, 2, 1, (0, 0)), jax_transpose_crop(3, 2, 1, (1, 0), True)   # vector 9
+    ((2, 2), (1, 0))
+    """
+    kk = effective_kernel(k, d)
+    if isinstance(padding, str):
+        if padding == "same":
+            total = kk + s - 2
+            a = kk - 1 if s > kk - 1 else -(-total // 2)
+        else:
+            total = kk + s - 2 + max(kk - s, 0)
+            a = kk - 1
+        return kk - 1 - a, kk - 1 - (total - a)
+    lo, hi = padding
+    if use_consistent_padding:
+        return lo, hi
+    return kk - 1 - lo, kk - 1 - hi
+
+
+def onnx_transpose_crop(i: int, k: int, s: int = 1, d: int = 1, auto_pad: str = "notset",
+                        pads: tuple[int, int] = (0, 0), output_padding: int = 0,
+                        output_shape: int | None = None) -> tuple[int, int]:
+    """``(cb, ce)`` of ONNX ``ConvTranspose`` as ONNX Runtime computes it.
+
+    With ``output_shape`` ``o``: ``P = max(F + op - o, 0)``; SAME_UPPER puts
+    ``P // 2`` at the start, every other auto_pad (NOTSET, SAME_LOWER,
+    VALID) ``P - P // 2`` (ONNX since PR #3440); the output is ``o`` long.
+    Otherwise SAME_UPPER / SAME_LOWER: ``P = max(F + op - i*s, 0)`` split
+    with the extra at the end / start; VALID: no crop; NOTSET: ``pads``.
+    output_padding is appended at the end: ``ce = pad_end - op``.
+
+    >>> onnx_transpose_crop(4, 3, 2, 1, "same_upper"), onnx_transpose_crop(4, 3, 2, 1, "same_lower")
+    ((0, 1), (1, 0))
+    >>> onnx_transpose_crop(4, 3, 2, 1, output_shape=8), onnx_transpose_crop(3, 1, 2, 1, "same_upper")
+    ((1, 0), (0, 0))
+    >>> onnx_transpose_crop(4, 3, 2, 1, "same_upper", output_padding=1)   # vector 5
+    (1, 0)
+    """
+    f = full_length(i, k, s, d) + output_padding
+    if output_shape is not None:
+        total = max(f - output_shape, 0)
+        cb = total // 2 if auto_pad == "same_upper" else total - total // 2
+        return cb, f - output_shape - cb - output_padding
+    if auto_pad in ("same_upper", "same_lower"):
+        total = max(f - i * s, 0)
+        cb = total // 2 if auto_pad == "same_upper" else total - total // 2
+        return cb, total - cb - output_padding
+    if auto_pad == "valid":
+        return 0, -output_padding
+    return pads[0], pads[1] - output_padding
+
+
+# --- algorithms: phase decomposition ---
+# The sub-pixel (phase) form of a transposed convolution, per axis: output
+# q = r + s*m (phase r) receives only the taps t with t*d = r + cb (mod s).
+def phase_taps(i: int, k: int, s: int, d: int, cb: int, o: int, r: int) -> tuple[int, tuple[tuple[int, int], ...]]:
+    """Output phase ``r`` of a transposed convolution as a dense stride-1 correlation.
+
+    The outputs ``q = r + s*m`` (``0 <= m < count``) are
+    ``y[q] = sum over (t, off) of w[t] * x[m + off]``, ``x`` zero outside
+    ``[0, i)``. Returns ``(count, pairs)``; taps that read only zeros for
+    every ``m`` are left out.
+
+    >>> phase_taps(4, 3, 2, 1, 1, 8, 0)   # k=3, s=2, p=1, op=1: even outputs take tap 1
+    (4, ((1, 0),))
+    >>> phase_taps(4, 3, 2, 1, 1, 8, 1)   # odd outputs take taps 0 and 2
+    (4, ((0, 1), (2, 0)))
+    """
+    count = max(0, (o - r + s - 1) // s)
+    pairs = []
+    for t in range(k):
+        a = r + cb - t * d
+        if a % s:
+            continue
+        off = a // s
+        if off < i and off + count > 0:
+            pairs.append((t, off))
+    return count, tuple(pairs)
+
+
+def phase_padding(i: int, k: int, s: int, d: int, cb: int, o: int) -> tuple[int, int]:
+    """Zeros to add before and after the input so that every phase reads inside it.
+
+    >>> phase_padding(4, 3, 2, 1, 1, 8)
+    (0, 1)
+    >>> phase_padding(3, 4, 2, 1, -2, 12)   # a negative crop reads further out
+    (2, 2)
+    """
+    lo = hi = 0
+    for r in range(min(s, o)):
+        count, pairs = phase_taps(i, k, s, d, cb, o, r)
+        for _, off in pairs:
+            lo, hi = max(lo, -off), max(hi, off + count - i)
+    return lo, hi

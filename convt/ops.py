@@ -91,7 +91,7 @@ def conv(x: Any, weight: Any, bias: Any = None, *, stride: Any = 1, padding: Any
     >>> import numpy as np, convt
     >>> x = np.arange(6.0).reshape(1, 1, 6)
     >>> convt.conv(x, np.ones((1, 1, 3)), stride=2, padding="same")
-    array([[[ 3.,  9., 9.]]])
+    array([[[3., 9., 9.]]])
     """
     (x, w, b), result, work = prepare_arrays("conv", x, weight, bias)
     spec, batched = conv_spec(x.shape, w.shape, stride=stride, padding=padding, dilation=dilation,

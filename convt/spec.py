@@ -247,7 +247,7 @@ def conv_transpose_spec(
         if len(sizes) in (nd + 1, nd + 2):
             sizes = sizes[-nd:]
         want = per_axis("output_size", sizes, nd, func=func, minimum=1)
-        crop0 = ar.resolve_transpose_crop(i, k, s, d, pad, (0,) * nd, func=func)
+        crop0 = ar.resolve_transpose_crop(i, k, s, d, pad, (0,) * nd, func=func, check_size=False)
         op = ar.output_padding_for(i, want, k, s, d, crop0, func=func)
     crop = ar.resolve_transpose_crop(i, k, s, d, pad, op, func=func)
     o = tuple(ar.transpose_length(*a, cb, ce, dd) for a, (cb, ce), dd in zip(zip(i, k, s), crop, d))
