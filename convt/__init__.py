@@ -12,6 +12,7 @@ from .arithmetic import (
     conv_transpose_output_size,
 )
 from .errors import ConvError
+from .grad import conv_grad, conv_transpose_grad
 from .ops import conv, conv_transpose
 
 __version__ = "0.1.0"
@@ -19,9 +20,11 @@ __version__ = "0.1.0"
 __all__ = [
     "ConvError",
     "conv",
+    "conv_grad",
     "conv_input_sizes",
     "conv_output_size",
     "conv_transpose",
+    "conv_transpose_grad",
     "conv_transpose_output_padding",
     "conv_transpose_output_size",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
-from typing import Any, Union
+from typing import Any
 
 from .errors import ConvError
 
@@ -26,12 +26,12 @@ PADDING_WORDS = ("valid", "same", "same_lower")
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 #: A parsed padding: a padding word, or one ``(lo, hi)`` pair per axis.
-Padding = Union[str, tuple[tuple[int, int], ...]]
+Padding = str | tuple[tuple[int, int], ...]
 
 
 def as_int(name: str, value: Any, *, func: str) -> int:
     """Return ``value`` as a Python int; bools, floats and others raise TypeError."""
-    if isinstance(value, bool) or hasattr(value, "dtype") and value.dtype.kind == "b":
+    if isinstance(value, bool) or (hasattr(value, "dtype") and value.dtype.kind == "b"):
         raise TypeError(f"{func}: {name} must be an int, got the bool {value!r}")
     try:
         return operator.index(value)
@@ -42,7 +42,7 @@ def as_int(name: str, value: Any, *, func: str) -> int:
 
 
 def _is_seq(value: Any) -> bool:
-    return isinstance(value, Sequence) and not isinstance(value, (str, bytes)) or (
+    return (isinstance(value, Sequence) and not isinstance(value, (str, bytes))) or (
         hasattr(value, "ndim") and getattr(value, "ndim", 0) == 1
     )
 

@@ -790,7 +790,8 @@ def onnx_transpose_crop(i: int, k: int, s: int = 1, d: int = 1, auto_pad: str = 
 
     With ``output_shape`` ``o``: ``P = max(F + op - o, 0)``; SAME_UPPER puts
     ``P // 2`` at the start, every other auto_pad (NOTSET, SAME_LOWER,
-    VALID) ``P - P // 2`` (ONNX since PR #3440); the output is ``o`` long.
+    VALID) ``P - P // 2`` (ONNX since PR #3440); the output is ``o`` long
+    (ORT accepts ``1 <= o <= F + s - 1``; above ``F + op`` zeros are appended).
     Otherwise SAME_UPPER / SAME_LOWER: ``P = max(F + op - i*s, 0)`` split
     with the extra at the end / start; VALID: no crop; NOTSET: ``pads``.
     output_padding is appended at the end: ``ce = pad_end - op``.

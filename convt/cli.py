@@ -19,7 +19,11 @@ __all__ = ["COMMANDS", "main"]
 
 #: subcommand name -> module in convt.commands
 COMMANDS: dict[str, str] = {
+    "translate": "convt.commands.translate",
+    "bench": "convt.commands.bench",
     "demo": "convt.commands.demo",
+    "explain": "convt.commands.explain",
+    "draw": "convt.commands.draw",
 }
 
 

@@ -47,7 +47,7 @@ def _arrays(rng, shape_x, shape_w, dtype=np.float64):
 @settings(max_examples=200)
 @given(extended(transposed=True), st.integers(0, 2**16))
 def test_transpose_algorithms_equal_reference(case, seed):
-    nd, g, cg, mg, k, size, kw = case
+    _, g, cg, mg, k, size, kw = case
     rng = np.random.default_rng(seed)
     x, w = _arrays(rng, (2, g * cg, *size), (g * cg, mg, *k))
     try:
@@ -63,7 +63,7 @@ def test_transpose_algorithms_equal_reference(case, seed):
 @settings(max_examples=200)
 @given(extended(transposed=False), st.integers(0, 2**16))
 def test_conv_algorithms_equal_reference(case, seed):
-    nd, g, cg, mg, k, size, kw = case
+    _, g, cg, mg, k, size, kw = case
     rng = np.random.default_rng(seed)
     x, w = _arrays(rng, (2, g * cg, *size), (g * mg, cg, *k))
     try:
@@ -79,7 +79,7 @@ def test_conv_algorithms_equal_reference(case, seed):
 @given(extended(transposed=False), st.integers(0, 2**16))
 def test_conv_transpose_is_adjoint_of_conv(case, seed):
     """<conv(x), y> == <x, conv_transpose(y)> through the public API, modes included."""
-    nd, g, cg, mg, k, size, kw = case
+    _, g, cg, mg, k, size, kw = case
     rng = np.random.default_rng(seed)
     x, w = _arrays(rng, (2, g * cg, *size), (g * mg, cg, *k))
     try:

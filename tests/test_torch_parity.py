@@ -27,7 +27,7 @@ def layer(draw, transposed: bool):
     small = nd == 3
     groups = draw(st.integers(1, 3))
     cg, mg = draw(st.integers(1, 2)), draw(st.integers(1, 3))
-    ax = lambda lo, hi: draw(st.one_of(st.integers(lo, hi), st.tuples(*[st.integers(lo, hi)] * nd)))  # noqa: E731
+    ax = lambda lo, hi: draw(st.one_of(st.integers(lo, hi), st.tuples(*[st.integers(lo, hi)] * nd)))
     k = tuple(draw(st.integers(1, 3 if small else 4)) for _ in range(nd))
     stride, dilation = ax(1, 4), ax(1, 3)
     size = tuple(draw(st.integers(1, 4 if small else 7)) for _ in range(nd))

@@ -9,7 +9,15 @@ pick the algorithm.
 
 - ``reference``: the definitions, the oracle.
 - ``zero_insertion``: the seed's picture (transposed only).
-- ``fast``: the vectorised path (the default).
+- ``fast``: the planner, the default ("auto"): picks one of the below per shape.
+- ``gemm``: GEMM + col2im (transposed), batch-tiled, threaded adds.
+- ``subpixel``: phase decomposition, one dense product per output phase (transposed).
+- ``phase_shift``: the phases again, one product per tap on a shifted flat view, no im2col.
+- ``shuffle``: kernel == stride without crop, one product + reshape (transposed;
+  only for those specs, so it is not in the table: "fast" picks it).
+- ``im2col``: im2col + one product per batch tile (direct).
+
+:func:`set_num_threads` sets how many threads the memory-bound stages use.
 """
 
 from __future__ import annotations
@@ -19,14 +27,19 @@ from types import ModuleType
 import numpy as np
 
 from ..spec import ConvSpec
-from . import fast, reference, zero_insertion
+from . import fast, gemm, im2col, phase_shift, reference, shuffle, subpixel, zero_insertion
 from ._common import fold_by_mode, pad_by_mode
+from ._threads import num_threads, set_num_threads
 
-__all__ = ["CONV_ALGORITHMS", "TRANSPOSE_ALGORITHMS", "conv", "conv_transpose"]
+__all__ = [
+    "CONV_ALGORITHMS", "TRANSPOSE_ALGORITHMS", "conv", "conv_transpose", "num_threads", "set_num_threads", "shuffle",
+]
 
-CONV_ALGORITHMS: dict[str, ModuleType] = {"fast": fast, "reference": reference}
+CONV_ALGORITHMS: dict[str, ModuleType] = {"fast": fast, "im2col": im2col, "reference": reference}
+#: every entry takes every spec; ``shuffle`` (k == s, no crop only) is reached through "fast"
 TRANSPOSE_ALGORITHMS: dict[str, ModuleType] = {
-    "fast": fast, "reference": reference, "zero_insertion": zero_insertion,
+    "fast": fast, "gemm": gemm, "subpixel": subpixel, "phase_shift": phase_shift,
+    "reference": reference, "zero_insertion": zero_insertion,
 }
 
 

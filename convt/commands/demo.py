@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 
@@ -10,8 +11,10 @@ HELP = "reproduce the seed's worked examples (2x2->4x4, stride 2 -> 5x5, the fou
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", metavar="DIR", default=None,
-                   help="folder for the figures (written when the drawing extras are installed)")
+    p.add_argument("--out", metavar="DIR", default="demo-out",
+                   help="folder for the figures (default: demo-out in the current directory); "
+                        "`convt demo --out docs/gallery` regenerates the gallery")
+    p.add_argument("--no-figures", action="store_true", help="print the examples only, write no files")
 
 
 def _grid(a: np.ndarray) -> str:
@@ -84,4 +87,56 @@ def run(args: argparse.Namespace) -> int:
           f"{'left' if e_tf.pad_lo > e_tf.pad_hi else 'right'};"
           f" PyTorch output_padding pads ({e_pt.pad_lo}, {e_pt.pad_hi}): extra on the "
           f"{'left' if e_pt.pad_lo > e_pt.pad_hi else 'right'}.")
+    if not args.no_figures:
+        _figures(Path(args.out))
     return 0
+
+
+#: (file stem, what it shows, layer): every figure of the seed, as the flags of `convt draw`
+FIGURES = [
+    ("seed1_2x2_to_4x4", "example 1: 2x2 -> 4x4, k=3, s=1, p=0 (the seed's p'=2 full padding)",
+     {"input": (2, 2), "kernel": (3, 3), "stride": 1, "padding": 0}),
+    ("seed2_stride2_5x5", "example 2: 2x2 -> 5x5, k=3, s=2: one zero inserted between inputs",
+     {"input": (2, 2), "kernel": (3, 3), "stride": 2, "padding": 0}),
+    ("case1_no_padding_unit_stride", "case 1: no zero padding, unit strides (3x3 -> 5x5)",
+     {"input": (3, 3), "kernel": (3, 3), "stride": 1, "padding": 0}),
+    ("case2_padding_unit_stride", "case 2: zero padding p=1, unit strides (3x3 -> 3x3)",
+     {"input": (3, 3), "kernel": (3, 3), "stride": 1, "padding": 1}),
+    ("case3_no_padding_stride2", "case 3: no zero padding, stride 2 (3x3 -> 7x7)",
+     {"input": (3, 3), "kernel": (3, 3), "stride": 2, "padding": 0}),
+    ("case4_padding_stride2", "case 4: zero padding p=1, stride 2 (3x3 -> 5x5)",
+     {"input": (3, 3), "kernel": (3, 3), "stride": 2, "padding": 1}),
+]
+
+
+def _figures(out: Path) -> None:
+    """Write the seed's figures into ``out`` (needs Pillow for PNG and GIF) and list them."""
+    from convt.draw import draw, draw_side_by_side
+    from convt.draw.explorer import settings_from_spec
+    from convt.spec import conv_spec, conv_transpose_spec
+
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[tuple[Path, str]] = []
+    for stem, what, kw in FIGURES:
+        spec, _ = conv_transpose_spec((1, 1, *kw["input"]), (1, 1, *kw["kernel"]), stride=kw["stride"],
+                                      padding=kw["padding"])
+        written.append((draw(spec, out / f"{stem}.png"), what))
+        if stem.startswith("seed"):
+            written.append((draw(spec, out / f"{stem}.gif"), what + " (animated)"))
+    # the p = 0.5 case: 6 -> 3 with SAME padding, and two ways back to 6
+    down, _ = conv_spec((1, 1, 6), (1, 1, 3), stride=2, padding="same")
+    written.append((draw(down, out / "p05_down_6_to_3.png", convention="tensorflow SAME"),
+                    "'p = 0.5': 6 -> 3, k=3, s=2, SAME: the extra zero on the right"))
+    tf, _ = conv_transpose_spec((1, 1, 3), (1, 1, 3), stride=2, padding="same")
+    pt, _ = conv_transpose_spec((1, 1, 3), (1, 1, 3), stride=2, padding=1, output_padding=1)
+    written.append((draw_side_by_side([(tf, "TensorFlow SAME"), (pt, "PyTorch padding=1, output_padding=1")],
+                                      out / "p05_back_3_to_6_tf_vs_torch.png", vertical=True),
+                    "3 -> 6 back: TensorFlow's alignment (top) and PyTorch's (bottom), one element apart"))
+    written.append((draw(pt, out / "p05_back_3_to_6_torch.gif", convention="PyTorch padding=1, output_padding=1"),
+                    "3 -> 6 back in PyTorch's alignment (animated)"))
+    written.append((draw(pt, out / "explorer.html", settings={**settings_from_spec(pt), "padding": "1",
+                                                                   "output_padding": "1"}),
+                    "the interactive explorer, opened at 3 -> 6 (PyTorch)"))
+    print(f"\nfigures written to {out}/:")
+    for path, what in written:
+        print(f"  {path.name:36s} {what}")

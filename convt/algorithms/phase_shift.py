@@ -1,0 +1,92 @@
+"""Transposed convolution by output phases, one product per tap on a shifted view: no im2col.
+
+The sub-pixel decomposition (:mod:`convt.algorithms.subpixel`) makes each
+output phase a dense stride-1 correlation. Here that correlation is computed
+without copying windows: the padded input is laid out channel-major and
+flattened, ``(G, Cg, nb*Hp*Wp...)``, so that shifting a window by
+``(a0, a1, ...)`` is shifting the flat array by ``a0*Hp*Wp... + a1*Wp... + ...``:
+a strided view that BLAS reads directly. Each tap of the phase is one
+product ``(G, Mg, Cg) @ (G, Cg, L)`` on its shifted view, summed into the
+phase result (computed over the padded grid; the positions past the valid
+window are discarded when the phase is written, once, into the output).
+
+Best when the padded grid is not much larger than the phase's output (large
+images, 1-D signals), few taps per phase and many input channels; a kernel
+equal to the stride (U-Net) makes each phase a single product.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+
+import numpy as np
+
+from .. import arithmetic as ar
+from ..spec import ConvSpec
+from ._layout import batch_tiles, channel_major
+
+__all__ = ["conv_transpose", "prepare", "waste"]
+
+
+@functools.lru_cache(maxsize=512)
+def prepare(spec: ConvSpec, n: int, itemsize: int):
+    """Per shape: the padding, the padded grid, each phase's taps and flat shifts, the tiles."""
+    axes = list(zip(spec.input_size, spec.kernel_size, spec.stride, spec.dilation, spec.pads, spec.output_size))
+    pads = [ar.phase_padding(i, k, s, d, cb, o) for i, k, s, d, (cb, _), o in axes]
+    grid = [i + lo + hi for i, (lo, hi) in zip(spec.input_size, pads)]
+    strides = [math.prod(grid[a + 1:]) for a in range(spec.nd)]
+    per_axis = [[(r, *ar.phase_taps(i, k, s, d, cb, o, r)) for r in range(min(s, o))]
+                for i, k, s, d, (cb, _), o in axes]
+    phases, tail = [], 0
+    for combo in itertools.product(*per_axis):
+        dst = tuple(slice(r, None, s) for (r, _, _), s in zip(combo, spec.stride))
+        counts = tuple(c for _, c, _ in combo)
+        taps, shifts = [], []
+        for pairs in itertools.product(*[pairs for _, _, pairs in combo]):
+            taps.append(int(np.ravel_multi_index(tuple(t for t, _ in pairs), spec.kernel_size)))
+            shifts.append(sum((lo + off) * st for (_, off), (lo, _), st in zip(pairs, pads, strides)))
+        tail = max([tail, *shifts])
+        phases.append((dst, counts, tuple(taps), tuple(shifts)))
+    per_image = (spec.in_channels + 2 * spec.out_channels) * math.prod(grid) * itemsize
+    return tuple(map(tuple, pads)), tuple(grid), tail, phases, batch_tiles(n, per_image)
+
+
+def waste(spec: ConvSpec) -> float:
+    """Products computed over the padded grid / the products the phases need (>= 1)."""
+    pads, grid, _, phases, _ = prepare(spec, 1, 8)
+    need = sum(len(taps) * math.prod(counts) for _, counts, taps, _ in phases)
+    done = sum(len(taps) for _, _, taps, _ in phases) * math.prod(grid)
+    return done / max(need, 1)
+
+
+def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    """Transposed convolution: per output phase, one product per tap on a shifted flat view."""
+    n, groups = x.shape[0], spec.groups
+    cg, mg = spec.in_channels // groups, spec.out_channels // groups
+    pads, grid, tail, phases, tiles = prepare(spec, n, x.dtype.itemsize)
+    dtype = np.result_type(x, w)
+    ntaps = math.prod(spec.kernel_size)
+    wt = np.ascontiguousarray(w.reshape(groups, cg, mg, ntaps).transpose(3, 0, 2, 1))  # (T, G, Mg, Cg)
+    empty_phase = any(not taps for _, _, taps, _ in phases)
+    out = (np.zeros if empty_phase else np.empty)((n, groups, mg, *spec.output_size), dtype=dtype)
+    for n0, n1 in tiles:
+        nb = n1 - n0
+        length = nb * math.prod(grid)
+        flat = np.empty((groups, cg, length + tail), dtype=x.dtype)
+        flat[..., length:] = 0
+        flat[..., :length].reshape(groups, cg, nb, *grid)[...] = channel_major(x[n0:n1], groups, pads)
+        acc = np.empty((groups, mg, length), dtype=dtype)
+        tmp = np.empty_like(acc) if any(len(t) > 1 for _, _, t, _ in phases) else None
+        ov = np.moveaxis(out[n0:n1], 0, 2)  # (G, Mg, nb, *o) view
+        for dst, counts, taps, shifts in phases:
+            if not taps:
+                continue
+            for u, (tap, sh) in enumerate(zip(taps, shifts)):
+                np.matmul(wt[tap], flat[..., sh:sh + length], out=acc if u == 0 else tmp)
+                if u:
+                    acc += tmp
+            valid = acc.reshape(groups, mg, nb, *grid)[(Ellipsis, *(slice(0, c) for c in counts))]
+            ov[(slice(None), slice(None), slice(None), *dst)] = valid
+    return out.reshape(n, spec.out_channels, *spec.output_size)

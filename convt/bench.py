@@ -1,0 +1,369 @@
+"""The benchmark suite: convt against PyTorch, ONNX Runtime and JAX on the CPU.
+
+Twelve layers from real networks (autoencoder, DCGAN generator, U-Net
+decoder, a stride-1 layer, a 1-D vocoder, a 3-D U-Net), float32. Every
+implementation of a case is timed interleaved with the others in one
+process: per sample, each implementation makes one untimed warm-up call and
+one timed call, in turn. The medians are reported, with the ratio of the
+faster peer's time to convt's (> 1: convt is faster), convt's GFLOP/s and
+its share of the ``numpy.matmul`` rate for the product the layer amounts to
+(the "GEMM floor": that product alone, timed in the same rounds), and the
+peak extra memory convt's call allocates (tracemalloc) relative to its input
+plus output bytes.
+
+Modes: ``conv_transpose`` (the suite), ``conv`` (each layer's adjoint
+direct convolution: output back to input, as in a forward pass of the
+encoder) and ``grad`` (``convt.conv_transpose_grad``: input and weight
+gradients against PyTorch's backward).
+
+PyTorch, ONNX Runtime and JAX are imported only here, only when present.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import os
+import platform
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["CASES", "Case", "Result", "format_table", "peers_available", "run_suite"]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One transposed-convolution layer: input ``(N, C_in, *spatial)`` -> ``C_out`` channels."""
+
+    name: str
+    x_shape: tuple[int, ...]
+    out_channels: int
+    kernel: int
+    stride: int
+    padding: int
+    output_padding: int
+    quick: bool = False
+
+    @property
+    def nd(self) -> int:
+        return len(self.x_shape) - 2
+
+    def weight_shape(self) -> tuple[int, ...]:
+        return (self.x_shape[1], self.out_channels, *(self.kernel,) * self.nd)
+
+    def kwargs(self) -> dict:
+        return {"stride": self.stride, "padding": self.padding, "output_padding": self.output_padding}
+
+    def flops(self) -> int:
+        """Multiply-adds x 2 of the product: every input pixel times every tap and channel pair."""
+        return 2 * math.prod(self.x_shape) * self.out_channels * self.kernel ** self.nd
+
+    def describe(self) -> str:
+        sp = "x".join(map(str, self.x_shape))
+        return f"{sp} -> {self.out_channels}, k{self.kernel} s{self.stride} p{self.padding} op{self.output_padding}"
+
+
+CASES: tuple[Case, ...] = (
+    Case("ae-1", (64, 32, 7, 7), 16, 3, 2, 1, 1, quick=True),
+    Case("ae-2", (64, 16, 14, 14), 1, 3, 2, 1, 1),
+    Case("dcgan-1", (64, 512, 4, 4), 256, 4, 2, 1, 0),
+    Case("dcgan-2", (64, 256, 8, 8), 128, 4, 2, 1, 0, quick=True),
+    Case("dcgan-3", (64, 128, 16, 16), 64, 4, 2, 1, 0),
+    Case("dcgan-4", (64, 64, 32, 32), 3, 4, 2, 1, 0, quick=True),
+    Case("unet-1", (8, 256, 32, 32), 128, 2, 2, 0, 0),
+    Case("unet-2", (8, 128, 64, 64), 64, 2, 2, 0, 0, quick=True),
+    Case("stride1", (16, 64, 32, 32), 64, 3, 1, 1, 0, quick=True),
+    Case("vocoder-1", (4, 512, 256), 256, 16, 8, 4, 0),
+    Case("vocoder-2", (4, 256, 2048), 128, 16, 8, 4, 0, quick=True),
+    Case("unet3d", (2, 64, 16, 16, 16), 32, 2, 2, 0, 0),
+)
+
+MODES = ("conv_transpose", "conv", "grad")
+
+
+def peers_available() -> dict[str, str]:
+    """The installed peers and their versions (PyTorch, ONNX Runtime, JAX)."""
+    found = {}
+    for name, mod in (("torch", "torch"), ("ort", "onnxruntime"), ("jax", "jax")):
+        try:
+            m = __import__(mod)
+        except Exception:  # a broken install counts as absent
+            continue
+        if name == "ort":
+            try:
+                __import__("onnx")
+            except Exception:
+                continue
+        found[name] = getattr(m, "__version__", "?")
+    return found
+
+
+# ---- the implementations of one case: name -> zero-argument callable ----
+def _arrays(case: Case, mode: str, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal(case.weight_shape(), dtype=np.float32)
+    x = rng.standard_normal(case.x_shape, dtype=np.float32)
+    import convt
+
+    y = convt.conv_transpose(x, w, **case.kwargs())
+    if mode == "conv":  # the adjoint direct convolution: from y's shape back to x's
+        return y, w
+    if mode == "grad":
+        return x, w, rng.standard_normal(y.shape, dtype=np.float32)
+    return x, w
+
+
+def _convt(case: Case, mode: str, arrays) -> Callable[[], object]:
+    import convt
+
+    kw = case.kwargs()
+    if mode == "conv":
+        y, w = arrays
+        return lambda: convt.conv(y, w, stride=case.stride, padding=case.padding)
+    if mode == "grad":
+        x, w, g = arrays
+        return lambda: convt.conv_transpose_grad(g, x, w, **kw)[:2]
+    x, w = arrays
+    return lambda: convt.conv_transpose(x, w, **kw)
+
+
+def _torch(case: Case, mode: str, arrays, threads: int) -> Callable[[], object]:
+    import torch
+    import torch.nn.functional as F
+
+    torch.set_num_threads(threads)
+    nd = case.nd
+    if mode == "conv":
+        y, w = (torch.from_numpy(a) for a in arrays)
+        f = getattr(F, f"conv{nd}d")
+
+        def run():
+            with torch.no_grad():
+                return f(y, w, stride=case.stride, padding=case.padding)
+        return run
+    f = getattr(F, f"conv_transpose{nd}d")
+    if mode == "grad":
+        x, w, g = (torch.from_numpy(a) for a in arrays)
+
+        def run():
+            xx, ww = x.detach().requires_grad_(), w.detach().requires_grad_()
+            out = f(xx, ww, **case.kwargs())
+            return torch.autograd.grad(out, (xx, ww), g)
+        return run
+    x, w = (torch.from_numpy(a) for a in arrays)
+
+    def run():
+        with torch.no_grad():
+            return f(x, w, **case.kwargs())
+    return run
+
+
+def _ort(case: Case, mode: str, arrays, threads: int) -> Callable[[], object] | None:
+    if mode == "grad":
+        return None
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    a, w = arrays
+    k, nd = case.kernel, case.nd
+    attrs = {"kernel_shape": [k] * nd, "strides": [case.stride] * nd, "pads": [case.padding] * (2 * nd)}
+    if mode == "conv":
+        op = "Conv"
+    else:
+        op = "ConvTranspose"
+        attrs["output_padding"] = [case.output_padding] * nd
+    node = helper.make_node(op, ["X", "W"], ["Y"], **attrs)
+    graph = helper.make_graph(
+        [node], "bench",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, list(a.shape)),
+         helper.make_tensor_value_info("W", TensorProto.FLOAT, list(w.shape))],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = min(model.ir_version, 9)
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    feed = {"X": a, "W": w}
+    del onnx
+    return lambda: sess.run(None, feed)
+
+
+def _jax(case: Case, mode: str, arrays) -> Callable[[], object] | None:
+    import jax
+    import jax.numpy as jnp
+
+    nd, k, s, p, op = case.nd, case.kernel, case.stride, case.padding, case.output_padding
+    spatial = "DHW"[-nd:] if nd <= 3 else None
+    if spatial is None:
+        return None
+    dn = ("NC" + spatial, "OI" + spatial, "NC" + spatial)
+    if mode == "conv":
+        y, w = (jnp.asarray(a) for a in arrays)
+        f = jax.jit(lambda a, b: jax.lax.conv_general_dilated(a, b, (s,) * nd, [(p, p)] * nd, dimension_numbers=dn))
+        return lambda: f(y, w).block_until_ready()  # w (C_in, C_out, *k) is this conv's (O, I, *k)
+    # transposed as the lhs-dilated direct convolution with the flipped, swapped kernel
+    pad = [(k - 1 - p, k - 1 - p + op)] * nd
+    x, w = jnp.asarray(arrays[0]), jnp.asarray(arrays[1])
+    wf = jnp.flip(jnp.swapaxes(w, 0, 1), axis=tuple(range(2, 2 + nd)))
+
+    def fwd(a, b):
+        return jax.lax.conv_general_dilated(a, b, (1,) * nd, pad, lhs_dilation=(s,) * nd, dimension_numbers=dn)
+    if mode == "grad":
+        g = jnp.asarray(arrays[2])
+        vjp = jax.jit(lambda a, b, gg: jax.vjp(fwd, a, b)[1](gg))
+        return lambda: jax.block_until_ready(vjp(x, wf, g))
+    f = jax.jit(fwd)
+    return lambda: f(x, wf).block_until_ready()
+
+
+def _gemm_floor(case: Case, mode: str) -> Callable[[], object]:
+    """The one numpy.matmul the layer amounts to: (C_out*T, C_in) @ (C_in, N*P)."""
+    rng = np.random.default_rng(1)
+    taps = case.kernel ** case.nd
+    n, c = case.x_shape[:2]
+    a = rng.standard_normal((case.out_channels * taps, c), dtype=np.float32)
+    b = rng.standard_normal((c, n * math.prod(case.x_shape[2:])), dtype=np.float32)
+    if mode == "grad":  # input and weight gradients: two products of the same size
+        return lambda: (np.matmul(a, b), np.matmul(a, b))
+    return lambda: np.matmul(a, b)
+
+
+@dataclass
+class Result:
+    """The timings (ms, every sample) of one case, per implementation, and convt's memory."""
+
+    case: Case
+    mode: str = "conv_transpose"
+    times: dict[str, list[float]] = field(default_factory=dict)
+    peak_extra: float = float("nan")  # convt's peak allocation / (input + output bytes)
+
+    def median(self, name: str) -> float:
+        return statistics.median(self.times[name]) if self.times.get(name) else float("nan")
+
+
+def _peak_ratio(fn: Callable[[], object], io_bytes: int) -> float:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        out = fn()
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    del out
+    return peak / io_bytes
+
+
+def run_suite(cases: Sequence[Case], *, mode: str = "conv_transpose", samples: int = 7,
+              peers: Sequence[str] = ("torch", "ort", "jax"), threads: int | None = None,
+              progress: bool = True, pause: float = 0.002) -> list[Result]:
+    """Time every case, every implementation interleaved; return the raw samples."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    threads = threads or len(os.sched_getaffinity(0))
+    bar = None
+    if progress:
+        try:
+            import sys
+
+            from tqdm import tqdm
+            bar = tqdm(total=len(cases) * samples, desc=f"convt bench {mode}", unit="round", file=sys.stderr)
+        except ImportError:  # pragma: no cover
+            bar = None
+    results = []
+    for case in cases:
+        arrays = _arrays(case, mode)
+        impls: dict[str, Callable[[], object]] = {"convt": _convt(case, mode, arrays)}
+        for peer in peers:
+            try:
+                if peer == "torch":
+                    impls["torch"] = _torch(case, mode, arrays, threads)
+                elif peer == "ort":
+                    f = _ort(case, mode, arrays, threads)
+                    if f is not None:
+                        impls["ort"] = f
+                elif peer == "jax":
+                    f = _jax(case, mode, arrays)
+                    if f is not None:
+                        impls["jax"] = f
+            except ImportError:
+                continue
+        impls["gemm"] = _gemm_floor(case, mode)
+        res = Result(case, mode, {name: [] for name in impls})
+        for f in impls.values():  # compile / first-call costs out of the way
+            f()
+        for _ in range(samples):
+            for name, f in impls.items():
+                f()  # untimed warm-up: wakes the second core, fills caches
+                t0 = time.perf_counter()
+                f()
+                res.times[name].append((time.perf_counter() - t0) * 1e3)
+                if pause:
+                    time.sleep(pause)
+            if bar is not None:
+                bar.update(1)
+        io = sum(a.nbytes for a in arrays)
+        out = impls["convt"]()
+        io += sum(o.nbytes for o in (out if isinstance(out, tuple) else (out,)))
+        del out
+        res.peak_extra = _peak_ratio(impls["convt"], io)
+        results.append(res)
+    if bar is not None:
+        bar.close()
+    return results
+
+
+def environment(threads: int | None = None) -> str:
+    """One paragraph: machine, versions, thread settings, load."""
+    import numpy
+
+    peers = peers_available()
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # pragma: no cover
+        load = float("nan")
+    from .algorithms import num_threads
+
+    env = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "CONVT_NUM_THREADS")}
+    env_s = ", ".join(f"{k}={v}" for k, v in env.items() if v is not None) or "no thread or BLAS overrides"
+    cpu = platform.processor() or platform.machine()
+    return (f"{cpu}, {len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}, "
+            f"NumPy {numpy.__version__}, " + ", ".join(f"{k} {v}" for k, v in peers.items())
+            + f"; threads: peers {threads or len(os.sched_getaffinity(0))}, convt {num_threads()}; "
+            f"{env_s}; load average {load:.2f}")
+
+
+def format_table(results: Sequence[Result]) -> str:
+    """The markdown table: medians (ms), ratio vs the faster peer, GFLOP/s, % of matmul, memory."""
+    peers = [p for p in ("torch", "ort", "jax") if any(p in r.times for r in results)]
+    head = ["case", "shape", "convt", *peers, "best peer / convt", "GFLOP/s", "% matmul", "GEMM floor", "peak mem / (in+out)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    ratios = []
+    for r in results:
+        c = r.median("convt")
+        fast = [r.median(p) for p in ("torch", "ort") if p in r.times]
+        best = min(fast) if fast else float("nan")
+        ratio = best / c
+        if not math.isnan(ratio):
+            ratios.append(ratio)
+        g = r.median("gemm")
+        flops = r.case.flops() * (2 if r.mode == "grad" else 1)
+        gf = flops / c / 1e6
+        pct = (g / c) * 100
+        row = [r.case.name, r.case.describe(), f"{c:.2f}", *(f"{r.median(p):.2f}" for p in peers),
+               f"{ratio:.2f}x", f"{gf:.0f}", f"{pct:.0f}%", f"{g:.2f}", f"{r.peak_extra:.2f}"]
+        lines.append("| " + " | ".join(row) + " |")
+    if ratios:
+        gm = math.exp(sum(map(math.log, ratios)) / len(ratios))
+        lines.append("")
+        lines.append(f"geometric mean of (faster of PyTorch and ONNX Runtime) / convt: {gm:.2f}x over "
+                     f"{len(ratios)} cases; convt at least as fast in {sum(x >= 1 for x in ratios)}")
+    return "\n".join(lines)

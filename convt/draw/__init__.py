@@ -1,0 +1,118 @@
+"""Pictures of a convolution setting: PNG, SVG, animated GIF, interactive HTML.
+
+:func:`draw` writes the format the file's extension names. The views
+(gather, scatter, matrix, overlap) are described in :mod:`convt.draw._views`;
+every size comes from :mod:`convt.arithmetic`. Pillow is imported only for
+PNG and GIF; SVG and HTML are written as text.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import ConvError
+from ..spec import ConvSpec
+
+__all__ = ["FORMATS", "draw", "draw_side_by_side"]
+
+FORMATS = (".png", ".svg", ".gif", ".html")
+
+
+def draw(spec: ConvSpec, path: str | os.PathLike[str], *, convention: str = "torch",
+         settings: dict | None = None) -> Path:
+    """Draw ``spec`` into ``path``; the extension picks the format.
+
+    Parameters
+    ----------
+    spec : ConvSpec
+        A 1-D or 2-D setting (:func:`convt.spec.conv_transpose_spec`, ...).
+    path : str or PathLike
+        ``.png`` / ``.svg`` (all four views), ``.gif`` (gather and scatter
+        animated, one step per frame), ``.html`` (the interactive explorer,
+        opened at ``settings``).
+    convention : str
+        Named in the title.
+    settings : dict, optional
+        For ``.html``: the explorer's initial controls (see
+        :func:`convt.draw.explorer.settings_from_spec`); derived from ``spec``
+        when omitted.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from convt.spec import conv_transpose_spec
+    >>> spec, _ = conv_transpose_spec((1, 1, 3), (1, 1, 3), stride=2, padding=1, output_padding=1)
+    >>> out = draw(spec, os.path.join(tempfile.mkdtemp(), "t.svg"))
+    >>> out.read_text().startswith("<svg")
+    True
+    """
+    p = Path(path)
+    ext = p.suffix.lower()
+    if ext not in FORMATS:
+        raise ConvError(f"draw: the file name must end in one of {', '.join(FORMATS)}, got {str(path)!r}")
+    if ext == ".html":
+        from .explorer import settings_from_spec, write_explorer
+
+        write_explorer(p, settings or settings_from_spec(spec, convention))
+        return p
+    from ._views import build_model, frames, static_scene
+
+    m = build_model(spec, convention)
+    if ext == ".svg":
+        p.write_text(static_scene(m).to_svg(), encoding="utf-8")
+    elif ext == ".png":
+        static_scene(m).to_image().quantize(colors=128).save(p, optimize=True)
+    else:
+        scenes = list(frames(m))
+        w = max(s.width for s in scenes)
+        h = max(s.height for s in scenes)
+        imgs = [s.to_image(w, h).quantize(colors=64) for s in scenes]
+        imgs[0].save(p, save_all=True, append_images=imgs[1:], duration=700, loop=0, optimize=True)
+    return p
+
+
+def draw_side_by_side(panels: list[tuple[ConvSpec, str]], path: str | os.PathLike[str], *,
+                      vertical: bool = False) -> Path:
+    """Several settings' views in one PNG, left to right (or top to bottom), each under its own heading.
+
+    Parameters
+    ----------
+    panels : list of (ConvSpec, str)
+        The settings and the heading (e.g. the convention) of each.
+    path : str or PathLike
+        A ``.png`` file.
+    vertical : bool
+        Stack the panels top to bottom (good for 1-D settings, which are wide).
+
+    Returns
+    -------
+    Path
+    """
+    from PIL import Image
+
+    from ._views import build_model, static_scene
+
+    p = Path(path)
+    if p.suffix.lower() != ".png":
+        raise ConvError(f"draw_side_by_side: writes a .png file, got {str(path)!r}")
+    images = [static_scene(build_model(spec, name)).to_image() for spec, name in panels]
+    gap = 20 * (len(images) - 1)
+    if vertical:
+        size = (max(im.width for im in images), sum(im.height for im in images) + gap)
+    else:
+        size = (sum(im.width for im in images) + gap, max(im.height for im in images))
+    out = Image.new("RGB", size, "white")
+    at = 0
+    for im in images:
+        out.paste(im, (0, at) if vertical else (at, 0))
+        if vertical:
+            out.paste(Image.new("RGB", (size[0], 2), "#888888"), (0, at + im.height + 9))
+        at += (im.height if vertical else im.width) + 20
+    out.quantize(colors=128).save(p, optimize=True)
+    return p

@@ -1,0 +1,381 @@
+"""Translate a transposed-convolution layer from one framework's terms to another's.
+
+:func:`translate` takes a layer in the terms of PyTorch, TensorFlow, Keras,
+ONNX or JAX (the vocabulary of :func:`convt.compat.layer_spec`), resolves it
+to the canonical ``(begin, end)`` crop of the full result, and finds the
+target framework's parameters that give the same crop on every axis. Where
+the target cannot express that crop (TensorFlow SAME with an odd total in
+PyTorch, say), it picks the nearest layer that the target can express and
+adds the exact extra step: a crop of the result, or a zero extension that
+carries the bias. The weight conversion (axis permutation, and a spatial
+flip for JAX's default ``transpose_kernel=False``) comes with it, and the
+whole is printed as code ready to paste. Every candidate is checked with
+:func:`convt.compat.layer_spec`; no size formula lives here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import product
+from typing import Any
+
+from . import arithmetic as ar
+from .compat import CONVENTIONS, layer_spec
+from .errors import ConvError
+from .spec import ConvSpec
+
+__all__ = ["Translation", "translate"]
+
+Pairs = tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class Translation:
+    """A layer translated to another framework.
+
+    Attributes
+    ----------
+    source, target : str
+        Conventions ("torch", "tensorflow", "keras", "onnx", "jax").
+    spec : ConvSpec
+        The canonical layer (one channel): ``pads`` is the crop both share.
+    params : dict
+        The target's arguments (its own names and forms).
+    extra : tuple of (int, int) or None
+        The step after the target's layer, per axis: crop ``(begin, end)``
+        elements (negative: append that many zeros, plus the bias), or None
+        when the target expresses the layer exactly.
+    weight_perm : tuple of int
+        ``np.transpose(w, weight_perm)`` takes the source's weight to the target's layout.
+    weight_flip : tuple of int
+        Then flip these axes (only to or from JAX's ``transpose_kernel=False``).
+    code : str
+        The target's code, ready to paste: it reads ``x`` (the input in the
+        target's layout), ``w`` (the source's weight, a NumPy array) and ``b``
+        (the bias, a NumPy array, or None) and sets ``y``.
+    notes : list of str
+        What the reader should know (layouts, the extra step).
+    """
+
+    source: str
+    target: str
+    spec: ConvSpec
+    params: dict[str, Any]
+    extra: Pairs | None
+    weight_perm: tuple[int, ...]
+    weight_flip: tuple[int, ...]
+    code: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def exact(self) -> bool:
+        """Whether the target's layer alone gives the source's result."""
+        return self.extra is None
+
+    def __str__(self) -> str:
+        return self.code
+
+
+# ---------------------------------------------------------------------------
+# Weight layouts
+# ---------------------------------------------------------------------------
+def _to_canonical(convention: str, nd: int, transpose_kernel: bool) -> tuple[tuple[int, ...], bool]:
+    """(perm, flip): ``np.transpose(w, perm)`` (then a spatial flip) gives ``(C_in, C_out/g, *k)``."""
+    spatial = tuple(range(nd))
+    if convention in ("torch", "onnx"):
+        return (0, 1, *range(2, nd + 2)), False
+    if convention == "jax" and not transpose_kernel:  # (*k, I = C_in, O = C_out), a correlation kernel
+        return (nd, nd + 1, *spatial), True
+    return (nd + 1, nd, *spatial), False  # (*k, C_out, C_in)
+
+
+def _from_canonical(convention: str, nd: int) -> tuple[int, ...]:
+    if convention in ("torch", "onnx"):
+        return (0, 1, *range(2, nd + 2))
+    return (*range(2, nd + 2), 1, 0)  # (*k, C_out, C_in); JAX with transpose_kernel=True
+
+
+def _weight(source: str, target: str, nd: int, transpose_kernel: bool) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    p1, flip = _to_canonical(source, nd, transpose_kernel)
+    p2 = _from_canonical(target, nd)
+    perm = tuple(p1[j] for j in p2)
+    flips = tuple(j for j, c in enumerate(p2) if c >= 2) if flip else ()
+    return perm, flips
+
+
+def _weight_code(perm: tuple[int, ...], flips: tuple[int, ...]) -> str:
+    expr = "w" if perm == tuple(range(len(perm))) else f"np.transpose(w, {perm})"
+    if flips:
+        expr = f"np.flip({expr}, axis={flips})"
+    return f"{expr}.copy()" if expr != "w" else "np.ascontiguousarray(w)"
+
+
+# ---------------------------------------------------------------------------
+# Finding the target's parameters
+# ---------------------------------------------------------------------------
+def _spec(convention: str, spec: ConvSpec, **kw: Any) -> ConvSpec | None:
+    """The target's layer with these parameters, or None where the target refuses them."""
+    try:
+        return layer_spec(convention, transposed=True, input_size=spec.input_size, kernel_size=spec.kernel_size,
+                          stride=spec.stride, dilation=spec.dilation, **kw)
+    except ConvError:
+        return None
+
+
+def _extra(want: Pairs, have: Pairs) -> Pairs | None:
+    d = tuple((wb - hb, we - he) for (wb, we), (hb, he) in zip(want, have, strict=True))
+    return None if all(p == (0, 0) for p in d) else d
+
+
+def _search(target: str, spec: ConvSpec) -> tuple[dict[str, Any], Pairs]:
+    """The target's parameters for ``spec.pads``: exact if possible, else the nearest containing layer."""
+    want, nd = spec.pads, spec.nd
+    s, d = spec.stride, spec.dilation
+    cands: list[dict[str, Any]] = []
+    if target == "torch":
+        cands.append(dict(padding=tuple(cb for cb, _ in want), output_padding=tuple(cb - ce for cb, ce in want)))
+        base = tuple(max(min(cb, ce), 0) for cb, ce in want)
+        ops = tuple(min(max(p - ce, 0), max(ss, dd) - 1) for p, (_, ce), ss, dd in zip(base, want, s, d, strict=True))
+        cands.append(dict(padding=base, output_padding=ops))
+    elif target == "tensorflow":
+        out = tuple(spec.output_size)
+        for pad in ("VALID", "SAME"):
+            cands.append(dict(padding=pad, output_size=out))
+        if nd == 2:
+            for extra in product(*(range(ss) for ss in s)):
+                cands.append(dict(padding=tuple((cb, ce - e) for (cb, ce), e in zip(want, extra, strict=True)),
+                                  output_size=out))
+        cands.append(dict(padding="VALID", output_size=tuple(spec.full_size)))
+    elif target == "keras":
+        for pad in ("same", "valid"):
+            cands.append(dict(padding=pad, output_padding=None))
+            for op in product(*(range(ss) for ss in s)):
+                cands.append(dict(padding=pad, output_padding=op))
+    elif target == "onnx":
+        cands.append(dict(padding=tuple((cb, 0) for cb, _ in want), output_padding=tuple(-ce for _, ce in want)))
+        cands.append(dict(padding=tuple(want), output_padding=(0,) * nd))
+        for auto in ("SAME_UPPER", "SAME_LOWER", "VALID"):
+            cands.append(dict(padding=auto, output_padding=(0,) * nd))
+        cands.append(dict(padding=tuple((max(cb, 0), max(ce, 0)) for cb, ce in want), output_padding=(0,) * nd))
+    else:  # jax: always exact with use_consistent_padding=True
+        for pad in ("SAME", "VALID"):
+            cands.append(dict(padding=pad))
+        cands.append(dict(padding=tuple(want), use_consistent_padding=True))
+    best: tuple[int, dict[str, Any], Pairs] | None = None
+    for kw in cands:
+        got = _spec(target, spec, **kw)
+        if got is None or (target == "keras" and not _keras_runs_on_tf(got, kw["padding"])):
+            continue
+        if got.pads == want:
+            return kw, want
+        # a containing layer: the extra step only crops, never pads, when it can
+        diff = _extra(want, got.pads) or ()
+        cost = sum((abs(a) + abs(b)) * (1 if min(a, b) >= 0 else 100) for a, b in diff)
+        if best is None or cost < best[0]:
+            best = (cost, kw, got.pads)
+    if best is None:  # pragma: no cover - the last candidate of each target always resolves
+        raise ConvError(f"translate: found no {target} layer for crop {list(want)}")
+    return best[1], best[2]
+
+
+def _keras_runs_on_tf(got: ConvSpec, padding: str) -> bool:
+    """Keras' TensorFlow backend asks TF for this output size: TF must accept it (vector 7)."""
+    return all(o in ar.tf_transpose_output_range(i, k, s, d, padding) for o, i, k, s, d in
+               zip(got.output_size, got.input_size, got.kernel_size, got.stride, got.dilation, strict=True))
+
+
+# ---------------------------------------------------------------------------
+# Code
+# ---------------------------------------------------------------------------
+def _tuple(v: Sequence[Any]) -> str:
+    return repr(tuple(v))
+
+
+def _slices(extra: Pairs, sizes: Sequence[int]) -> list[str]:
+    return [f"{max(cb, 0)}:{n - max(ce, 0)}" for (cb, ce), n in zip(extra, sizes, strict=True)]
+
+
+def _code(target: str, spec: ConvSpec, kw: dict[str, Any], have: Pairs, extra: Pairs | None,
+          wexpr: str, cin: int, cout: int, groups: int) -> tuple[str, dict[str, Any]]:
+    nd = spec.nd
+    k, s, d = spec.kernel_size, spec.stride, spec.dilation
+    sizes = [f - cb - ce for f, (cb, ce) in zip(spec.full_size, have, strict=True)]  # the target layer's output
+    pads_needed = extra is not None and any(min(a, b) < 0 for a, b in extra)
+    crops_needed = extra is not None and any(max(a, b) > 0 for a, b in extra)
+    lines: list[str] = ["import numpy as np"]
+    first = target in ("torch", "onnx")
+    lay = "(N, C, *spatial)" if first else "(N, *spatial, C)"
+    params: dict[str, Any]
+
+    def spatial_index(sl: list[str]) -> str:
+        return f"[:, :, {', '.join(sl)}]" if first else f"[:, {', '.join(sl)}, :]"
+
+    def zero_pads() -> list[tuple[int, int]]:
+        return [(max(-cb, 0), max(-ce, 0)) for cb, ce in extra]  # type: ignore[union-attr]
+
+    if target == "torch":
+        params = dict(in_channels=cin, out_channels=cout, kernel_size=k, stride=s, padding=kw["padding"],
+                      output_padding=kw["output_padding"], dilation=d, groups=groups)
+        lines += ["import torch", "",
+                  f"# x: torch tensor {lay}; w: the source's weight; b: its bias or None",
+                  f"layer = torch.nn.ConvTranspose{nd}d({cin}, {cout}, kernel_size={_tuple(k)}, stride={_tuple(s)}, "
+                  f"padding={_tuple(kw['padding'])}, output_padding={_tuple(kw['output_padding'])}, "
+                  f"dilation={_tuple(d)}, groups={groups}, bias={'False' if pads_needed else 'b is not None'}, "
+                  f"dtype=x.dtype)",
+                  "with torch.no_grad():",
+                  f"    layer.weight.copy_(torch.from_numpy({wexpr}))"]
+        if not pads_needed:
+            lines += ["    if b is not None:", "        layer.bias.copy_(torch.from_numpy(b))"]
+        lines += ["y = layer(x)"]
+        if crops_needed:
+            lines += [f"y = y{spatial_index(_slices(extra, sizes))}  # the extra step: crop"]  # type: ignore[arg-type]
+        if pads_needed:
+            flat = [v for lo_hi in reversed(zero_pads()) for v in lo_hi]
+            lines += [f"y = torch.nn.functional.pad(y, {flat})  # the extra step: zeros (then the bias)",
+                      "if b is not None:", f"    y = y + torch.from_numpy(b).view(-1{', 1' * nd})"]
+    elif target == "tensorflow":
+        pad = kw["padding"]
+        tf_pad = pad if isinstance(pad, str) else [[0, 0], *[list(p) for p in pad], [0, 0]]
+        out = list(kw["output_size"])
+        params = dict(output_shape=["N", *out, cout], strides=list(s), padding=tf_pad, dilations=list(d))
+        lines += ["import tensorflow as tf", "",
+                  f"# x: {lay} (channels last); w: the source's weight; b: its bias or None",
+                  f"y = tf.nn.conv{nd}d_transpose(x, {wexpr}, output_shape=[tf.shape(x)[0], "
+                  f"{', '.join(map(str, out))}, {cout}], strides={list(s)}, padding={tf_pad!r}, dilations={list(d)})"]
+        if crops_needed:
+            lines += [f"y = y{spatial_index(_slices(extra, sizes))}  # the extra step: crop"]  # type: ignore[arg-type]
+        if pads_needed:
+            lines += [f"y = tf.pad(y, {[[0, 0], *map(list, zero_pads()), [0, 0]]})  # the extra step: zeros"]
+        lines += ["if b is not None:", "    y = y + b"]
+    elif target == "keras":
+        op = kw["output_padding"]
+        params = dict(filters=cout, kernel_size=k, strides=s, padding=kw["padding"], output_padding=op,
+                      dilation_rate=d)
+        bias = "False" if pads_needed else "b is not None"
+        lines += ["import keras", "",
+                  f"# x: {lay} (channels last); w: the source's weight; b: its bias or None",
+                  f"layer = keras.layers.Conv{nd}DTranspose({cout}, {_tuple(k)}, strides={_tuple(s)}, "
+                  f"padding={kw['padding']!r}, output_padding={None if op is None else _tuple(op)}, "
+                  f"dilation_rate={_tuple(d)}, use_bias={bias})",
+                  f"layer.build((None, {', '.join(map(str, spec.input_size))}, {cin}))",
+                  f"layer.set_weights([{wexpr}]{'' if pads_needed else ' + ([b] if b is not None else [])'})",
+                  "y = layer(x)"]
+        if crops_needed:
+            lines += [f"y = y{spatial_index(_slices(extra, sizes))}  # the extra step: crop"]  # type: ignore[arg-type]
+        if pads_needed:
+            lines += [f"y = keras.ops.pad(y, {[[0, 0], *map(list, zero_pads()), [0, 0]]})  # the extra step: zeros",
+                      "if b is not None:", "    y = y + b"]
+    elif target == "onnx":
+        pad = kw["padding"]
+        attrs: dict[str, Any] = dict(kernel_shape=list(k), strides=list(s), dilations=list(d), group=groups)
+        if isinstance(pad, str):
+            attrs["auto_pad"] = pad
+        else:
+            attrs["pads"] = [p[0] for p in pad] + [p[1] for p in pad]
+        if any(kw["output_padding"]):
+            attrs["output_padding"] = list(kw["output_padding"])
+        params = attrs
+        args = ", ".join(f"{a}={v!r}" for a, v in attrs.items())
+        lines += ["from onnx import helper, numpy_helper", "",
+                  f"# the graph's input X: {lay}; w: the source's weight; b: its bias or None",
+                  f"initializers = [numpy_helper.from_array({wexpr}, 'W')]",
+                  "inputs = ['X', 'W'] + (['B'] if b is not None else [])",
+                  "if b is not None:", "    initializers.append(numpy_helper.from_array(b, 'B'))"]
+        if pads_needed:
+            zp = zero_pads()
+            pads_t = [0, 0, *(p[0] for p in zp), 0, 0, *(p[1] for p in zp)]
+            lines += [f"nodes = [helper.make_node('ConvTranspose', ['X', 'W'], ['Y0'], {args}),",
+                      "         helper.make_node('Pad', ['Y0', 'P'], ['Y1' if b is not None else 'Y'])]"
+                      "  # the extra step: zeros",
+                      f"initializers.append(numpy_helper.from_array(np.array({pads_t}, dtype=np.int64), 'P'))",
+                      "if b is not None:  # then the bias",
+                      f"    initializers[1] = numpy_helper.from_array(b.reshape(-1{', 1' * nd}), 'B')",
+                      "    nodes.append(helper.make_node('Add', ['Y1', 'B'], ['Y']))"]
+        else:
+            lines += [f"nodes = [helper.make_node('ConvTranspose', inputs, ['Y'], {args})]"]
+    else:  # jax
+        pad = kw["padding"]
+        jpad = pad if isinstance(pad, str) else tuple(pad)
+        params = dict(strides=s, padding=jpad, rhs_dilation=d, transpose_kernel=True,
+                      use_consistent_padding=kw.get("use_consistent_padding", False))
+        flag = ", use_consistent_padding=True" if kw.get("use_consistent_padding") else ""
+        lines += ["from jax import lax", "",
+                  f"# x: {lay} (channels last); w: the source's weight; b: its bias or None",
+                  f"y = lax.conv_transpose(x, {wexpr}, strides={_tuple(s)}, padding={jpad!r}, "
+                  f"rhs_dilation={_tuple(d)}, transpose_kernel=True{flag})"]
+        if crops_needed or pads_needed:  # pragma: no cover - JAX expresses every crop
+            raise AssertionError("jax needs no extra step")
+        lines += ["if b is not None:", "    y = y + b"]
+    return "\n".join(lines) + "\n", params
+
+
+def translate(source: str, target: str, *, input_size: Any, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+              output_padding: Any = None, dilation: Any = 1, output_size: Any = None,
+              use_consistent_padding: bool = False, transpose_kernel: bool = False, in_channels: int = 1,
+              out_channels: int = 1, groups: int = 1) -> Translation:
+    """A transposed-convolution layer of ``source`` as the equivalent ``target`` code.
+
+    Parameters
+    ----------
+    source, target : {"torch", "tensorflow", "keras", "onnx", "jax"}
+    input_size, kernel_size, stride, padding, output_padding, dilation, output_size, use_consistent_padding
+        The layer in ``source``'s terms, as :func:`convt.compat.layer_spec` takes them.
+    transpose_kernel : bool
+        source "jax" only: the weight's meaning (False, JAX's default, is a
+        correlation kernel ``(*k, C_in, C_out)`` that must be flipped).
+    in_channels, out_channels, groups : int
+        Channels of the layer; groups > 1 only between torch and onnx.
+
+    Returns
+    -------
+    Translation
+        ``str()`` of it is the target's code.
+
+    Notes
+    -----
+    Shape: the target's output equals the source's,
+    ``o = (i-1)*s + d*(k-1) + 1 - cb - ce`` per axis, with the source's crop
+    ``(cb, ce)``; the target's layer gives a crop ``(tb, te)``, and the
+    extra step crops ``(cb - tb, ce - te)`` more (negative: zeros appended).
+
+    Examples
+    --------
+    TensorFlow's SAME with an odd crop total has no PyTorch layer: PyTorch
+    crops ``padding`` at both ends and appends ``output_padding`` at the end.
+
+    >>> t = translate("tensorflow", "torch", input_size=4, kernel_size=3, stride=2, padding="SAME")
+    >>> t.spec.pads, t.params["padding"], t.params["output_padding"], t.extra
+    (((0, 1),), (0,), (0,), ((0, 1),))
+    >>> print(t.code.splitlines()[-1])
+    y = y[:, :, 0:8]  # the extra step: crop
+    >>> translate("torch", "onnx", input_size=4, kernel_size=3, stride=2, padding=1, output_padding=1).params["pads"]
+    [1, 0]
+    """
+    func = "translate"
+    for name, conv in (("source", source), ("target", target)):
+        if conv not in CONVENTIONS:
+            raise ConvError(f"{func}: {name} must be one of {', '.join(CONVENTIONS)}, got {conv!r}")
+    if groups != 1 and not {source, target} <= {"torch", "onnx"}:
+        raise ConvError(f"{func}: groups={groups} is expressible only in torch and onnx (TensorFlow, Keras and "
+                        f"jax.lax.conv_transpose have no groups for transposed convolutions)")
+    for name, n in (("in_channels", in_channels), ("out_channels", out_channels)):
+        if not isinstance(n, int) or n < 1 or n % groups:
+            raise ConvError(f"{func}: {name} must be a positive multiple of groups={groups}, got {n!r}")
+    extra_kw = {"use_consistent_padding": use_consistent_padding} if source == "jax" else {}
+    spec = layer_spec(source, transposed=True, input_size=input_size, kernel_size=kernel_size, stride=stride,
+                      padding=padding, output_padding=output_padding, dilation=dilation, output_size=output_size,
+                      **extra_kw)
+    kw, have = _search(target, spec)
+    extra = _extra(spec.pads, have)
+    perm, flips = _weight(source, target, spec.nd, transpose_kernel and source == "jax")
+    code, params = _code(target, spec, kw, have, extra, _weight_code(perm, flips), in_channels, out_channels, groups)
+    notes = [f"crop of the full result (begin, end) per axis: {list(spec.pads)}; output {list(spec.output_size)}"]
+    if extra is not None:
+        neg = " (negative: zeros appended, then the bias)" if any(min(a, b) < 0 for a, b in extra) else ""
+        notes.append(f"{target} cannot express this crop in one layer: its layer crops {list(have)}, then the "
+                     f"extra step crops {list(extra)}{neg}")
+    if target in ("tensorflow", "keras") and max(spec.dilation) > 1:
+        notes.append("TensorFlow's CPU kernels refuse dilation > 1 for transposed convolutions (GPU only)")
+    header = "".join(f"# {n}\n" for n in [f"{source} -> {target}: transposed convolution", *notes])
+    return Translation(source, target, spec, params, extra, perm, flips, header + code, notes)

@@ -1,0 +1,206 @@
+"""convt.conv_grad / convt.conv_transpose_grad: autograd, finite differences, adjoint identity.
+
+Over the whole parameter space (rank 1-3, groups, stride 1-3, dilation 1-2,
+(lo, hi) pairs with negative values, padding words, padding modes,
+output_padding, batched and unbatched), in float64:
+
+- against PyTorch autograd through convt.torch (PyTorch's kernels plus
+  F.pad / index_select / index_add for the extended meanings) to 1e-10;
+- against central finite differences along random directions (exact for a
+  bilinear function up to rounding);
+- the adjoint identity <op(x, w), g> = <grad_x, x> = <grad_w, w>.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from oracle import LEDGER, check
+
+import convt
+import convt.torch as ct
+
+torch.set_num_threads(1)
+EXAMPLES = 60
+
+
+@st.composite
+def space(draw, transposed: bool):
+    nd = draw(st.integers(1, 3))
+    groups = draw(st.integers(1, 2))
+    cg, mg = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    k = tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    s = tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    d = tuple(draw(st.integers(1, 2)) for _ in range(nd))
+    size = tuple(draw(st.integers(2, 5 if nd < 3 else 3)) for _ in range(nd))
+    mode = draw(st.sampled_from(["zeros", "zeros", "reflect", "replicate", "circular"]))
+    lo, hi = (-2, 3) if mode == "zeros" else (-1, 2)
+    pair = st.tuples(st.integers(lo, hi), st.integers(lo, hi))
+    padding = draw(st.one_of(st.lists(pair, min_size=nd, max_size=nd).map(tuple),
+                             st.integers(0, 2), st.sampled_from(["valid", "same", "same_lower"])))
+    kw = dict(stride=s, padding=padding, dilation=d, groups=groups, padding_mode=mode)
+    if transposed:
+        kw["output_padding"] = tuple(draw(st.integers(0, max(a, b) - 1)) for a, b in zip(s, d))
+    batch = draw(st.sampled_from([None, 1, 2]))
+    wshape = (groups * cg, mg, *k) if transposed else (groups * mg, cg, *k)
+    xshape = (groups * cg, *size) if batch is None else (batch, groups * cg, *size)
+    return xshape, wshape, kw
+
+
+def _setup(case, seed, transposed):
+    """Arrays, the forward output and a random output gradient; None where the call is invalid."""
+    xshape, wshape, kw = case
+    rng = np.random.default_rng(seed)
+    x, w = rng.standard_normal(xshape), rng.standard_normal(wshape)
+    op = convt.conv_transpose if transposed else convt.conv
+    try:
+        y = op(x, w, **kw)
+    except convt.ConvError:
+        return None
+    return rng, x, w, y, rng.standard_normal(y.shape), kw
+
+
+def _grad(transposed, g, x, w, kw):
+    return (convt.conv_transpose_grad if transposed else convt.conv_grad)(g, x, w, **kw)
+
+
+def _record(name: str, err: float) -> None:
+    n, worst = LEDGER.get(name, (0, 0.0))
+    LEDGER[name] = (n + 1, max(worst, err))
+
+
+@pytest.mark.parametrize("transposed", [False, True], ids=["conv", "conv_transpose"])
+@settings(max_examples=EXAMPLES)
+@given(data=st.data(), seed=st.integers(0, 2**16))
+def test_grads_equal_torch_autograd(transposed, data, seed):
+    case = data.draw(space(transposed))
+    got = _setup(case, seed, transposed)
+    if got is None:
+        return
+    rng, x, w, y, g, kw = got
+    b = rng.standard_normal(y.shape[-len(w.shape) + 1])
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    op = ct.conv_transpose if transposed else ct.conv
+    ty = op(tx, tw, tb, **kw)
+    check("torch forward vs numpy (float64)", ty.detach().numpy(), y + b.reshape(-1, *(1,) * (w.ndim - 2)))
+    ty.backward(torch.tensor(g))
+    gx, gw, gb = _grad(transposed, g, x, w, kw)
+    name = "conv_transpose_grad" if transposed else "conv_grad"
+    check(f"{name} grad_x vs torch autograd", gx, tx.grad.numpy(), tol=1e-10)
+    check(f"{name} grad_weight vs torch autograd", gw, tw.grad.numpy(), tol=1e-10)
+    check(f"{name} grad_bias vs torch autograd", gb, tb.grad.numpy(), tol=1e-10)
+
+
+@pytest.mark.parametrize("transposed", [False, True], ids=["conv", "conv_transpose"])
+@settings(max_examples=EXAMPLES)
+@given(data=st.data(), seed=st.integers(0, 2**16))
+def test_grads_equal_finite_differences(transposed, data, seed):
+    """Central differences of L = <op(x, w) + b, g> along a random direction (exact: L is bilinear)."""
+    case = data.draw(space(transposed))
+    got = _setup(case, seed, transposed)
+    if got is None:
+        return
+    rng, x, w, y, g, kw = got
+    op = convt.conv_transpose if transposed else convt.conv
+    b = rng.standard_normal(y.shape[-len(w.shape) + 1])
+    vx, vw, vb = rng.standard_normal(x.shape), rng.standard_normal(w.shape), rng.standard_normal(b.shape)
+
+    def loss(h):
+        return np.vdot(op(x + h * vx, w + h * vw, b + h * vb, **kw), g)
+
+    h = 1e-3
+    fd = (loss(h) - loss(-h)) / (2 * h)
+    gx, gw, gb = _grad(transposed, g, x, w, kw)
+    analytic = np.vdot(gx, vx) + np.vdot(gw, vw) + np.vdot(gb, vb)
+    scale = np.vdot(np.abs(gx), np.abs(vx)) + np.vdot(np.abs(gw), np.abs(vw)) + np.vdot(np.abs(gb), np.abs(vb))
+    err = abs(fd - analytic) / scale if scale else abs(fd - analytic)
+    assert err < 1e-10, f"finite differences off by {err:.2e} (relative to the terms' size)"
+    _record("grad vs finite differences (err / sum|terms|)", err)
+
+
+@pytest.mark.parametrize("transposed", [False, True], ids=["conv", "conv_transpose"])
+@settings(max_examples=EXAMPLES)
+@given(data=st.data(), seed=st.integers(0, 2**16))
+def test_adjoint_identity(transposed, data, seed):
+    """<op(x, w), g> = <grad_x, x> = <grad_w, w>: the gradients are the operator's transposes."""
+    case = data.draw(space(transposed))
+    got = _setup(case, seed, transposed)
+    if got is None:
+        return
+    _, x, w, y, g, kw = got
+    gx, gw, _ = _grad(transposed, g, x, w, kw)
+    lhs, scale = np.vdot(y, g), np.vdot(np.abs(y), np.abs(g))
+    for name, rhs in (("x", np.vdot(gx, x)), ("weight", np.vdot(gw, w))):
+        err = abs(lhs - rhs) / scale if scale else abs(lhs - rhs)
+        assert err < 1e-12, f"<op(x, w), g> != <grad_{name}, {name}>: off by {err:.2e}"
+        _record(f"grad adjoint identity <y,g> = <grad_{name},{name}>", err)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.complex64, np.complex128])
+@pytest.mark.parametrize("transposed", [False, True], ids=["conv", "conv_transpose"])
+def test_dtypes(dtype, transposed):
+    """Result dtype as the operators; complex gradients are the (unconjugated) transposes."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 2, 5, 4)).astype(dtype)
+    w = rng.standard_normal((2, 3, 3, 2) if transposed else (3, 2, 3, 2)).astype(dtype)
+    if np.dtype(dtype).kind == "c":
+        x = x + 1j * rng.standard_normal(x.shape).astype(dtype)
+        w = w + 1j * rng.standard_normal(w.shape).astype(dtype)
+    kw = dict(stride=2, padding="same", padding_mode="reflect")
+    op = convt.conv_transpose if transposed else convt.conv
+    y = op(x, w, **kw)
+    g = rng.standard_normal(y.shape).astype(dtype)
+    gx, gw, gb = _grad(transposed, g, x, w, kw)
+    assert gx.dtype == gw.dtype == gb.dtype == np.dtype(dtype)
+    ref = _grad(transposed, g.astype(np.complex128), x.astype(np.complex128), w.astype(np.complex128), kw)
+    tol = {np.float16: 5e-3, np.float32: 1e-5, np.complex64: 1e-5, np.complex128: 1e-12}[dtype]
+    for a, r in zip((gx, gw, gb), ref):
+        check(f"grad dtype {np.dtype(dtype)}", a, r.astype(a.dtype), tol=tol)
+    lhs = np.sum(y.astype(np.complex128) * g)
+    assert abs(lhs - np.sum(ref[0] * x)) <= 1e-2 * np.sum(np.abs(y) * np.abs(g))
+
+
+@pytest.mark.parametrize("transposed", [False, True], ids=["conv", "conv_transpose"])
+def test_integers_exact(transposed):
+    rng = np.random.default_rng(1)
+    x, w = rng.integers(-5, 5, (2, 2, 6)), rng.integers(-5, 5, (2, 2, 3))
+    kw = dict(stride=2, padding=[(1, 0)])
+    y = (convt.conv_transpose if transposed else convt.conv)(x, w, **kw)
+    g = rng.integers(-5, 5, y.shape)
+    got = _grad(transposed, g, x, w, kw)
+    ref = _grad(transposed, g.astype(float), x.astype(float), w.astype(float), kw)
+    for a, r in zip(got, ref):
+        assert a.dtype == np.int64 and np.array_equal(a, r.astype(np.int64))
+
+
+def test_output_size_and_unbatched():
+    rng = np.random.default_rng(2)
+    x, w = rng.standard_normal((3, 4, 5)), rng.standard_normal((3, 2, 3, 3))
+    kw = dict(stride=2, padding=1, output_size=(8, 10))
+    y = convt.conv_transpose(x, w, **kw)
+    g = rng.standard_normal(y.shape)
+    gx, gw, gb = convt.conv_transpose_grad(g, x, w, **kw)
+    bx, bw, bb = convt.conv_transpose_grad(g[None], x[None], w, **kw)
+    assert gx.shape == x.shape
+    check("grad unbatched vs batched", gx, bx[0])
+    check("grad unbatched vs batched", gw, bw)
+    check("grad unbatched vs batched", gb, bb)
+
+
+def test_errors_are_the_operators():
+    x, w = np.ones((1, 2, 5)), np.ones((2, 2, 3))
+    for kw in (dict(stride=0), dict(padding="full"), dict(groups=3), dict(padding_mode="wrap"), dict(dilation=(1, 1))):
+        with pytest.raises((convt.ConvError, TypeError)) as op_err:
+            convt.conv(x, w, **kw)
+        with pytest.raises(type(op_err.value)) as grad_err:
+            convt.conv_grad(np.ones((1, 2, 3)), x, w, **kw)
+        assert str(grad_err.value).replace("conv_grad", "conv") == str(op_err.value)
+    with pytest.raises(convt.ConvError, match=r"valid sizes range from \[11\] to \[12\]"):
+        convt.conv_transpose_grad(np.ones((1, 2, 13)), x, w, stride=2, output_size=[13])
+    with pytest.raises(convt.ConvError, match=r"grad_output must have the shape.*\(1, 2, 3\), got \(1, 2, 4\)"):
+        convt.conv_grad(np.ones((1, 2, 4)), x, w)
+    with pytest.raises(TypeError, match="bool and object"):
+        convt.conv_grad(np.ones((1, 2, 3), dtype=bool), x, w)

@@ -1,0 +1,286 @@
+"""convt.translate: every printed translation, run by the target framework itself.
+
+For random transposed-convolution layers in each source framework's terms,
+the source framework computes ``y`` on random data; the code that
+:func:`convt.translate.translate` prints for the target is executed as is
+(with ``x`` in the target's layout, the source's weight ``w`` and bias
+``b``), by the target framework, and must give the same ``y``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from oracle import check
+
+import convt
+from convt import arithmetic as ar
+from convt.translate import translate
+
+RNG = np.random.default_rng(0)
+CONVENTIONS = ("torch", "tensorflow", "keras", "onnx", "jax")
+FIRST = ("torch", "onnx")  # channels first; the others channels last
+
+
+def rand(*shape):
+    return RNG.standard_normal(shape)
+
+
+# ---------------------------------------------------------------------------
+# Fast tests (no framework): structure, refusals, the command line
+# ---------------------------------------------------------------------------
+def test_odd_same_total_to_torch_needs_an_end_crop():
+    t = translate("tensorflow", "torch", input_size=(4, 5), kernel_size=3, stride=2, padding="SAME")
+    assert t.spec.pads == ((0, 1), (0, 1)) and not t.exact
+    assert t.extra == ((0, 1), (0, 1)) and t.params["padding"] == (0, 0)
+    assert "y = y[:, :, 0:8, 0:10]  # the extra step: crop" in t.code
+
+
+def test_torch_output_padding_to_tensorflow_2d_uses_explicit_padding():
+    t = translate("torch", "tensorflow", input_size=(4, 4), kernel_size=3, stride=2, padding=1, output_padding=1)
+    assert t.exact and t.params["padding"] == [[0, 0], [1, 0], [1, 0], [0, 0]]
+
+
+def test_jax_default_kernel_is_flipped_for_everyone_else():
+    t = translate("jax", "torch", input_size=4, kernel_size=3, stride=2, padding="SAME")
+    assert t.weight_perm == (1, 2, 0) and t.weight_flip == (2,)
+    t = translate("jax", "tensorflow", input_size=4, kernel_size=3, stride=2, padding="SAME", transpose_kernel=True)
+    assert t.weight_perm == (0, 1, 2) and t.weight_flip == () and t.exact
+
+
+def test_refusals():
+    with pytest.raises(convt.ConvError, match="groups=2 is expressible only"):
+        translate("torch", "keras", input_size=4, kernel_size=3, groups=2, in_channels=2, out_channels=2)
+    with pytest.raises(convt.ConvError, match="target must be one of"):
+        translate("torch", "caffe", input_size=4, kernel_size=3)
+    with pytest.raises(convt.ConvError, match="valid sizes per axis"):
+        translate("tensorflow", "torch", input_size=4, kernel_size=3, stride=2, padding="SAME", output_size=[9])
+
+
+def test_command_line_prints_the_code_and_exits_2_on_bad_values():
+    from convt.cli import main
+
+    run = [sys.executable, "-m", "convt", "translate", "--convention", "tensorflow", "--to", "torch",
+           "--input", "4", "--kernel", "3", "--stride", "2", "--padding", "SAME"]
+    out = subprocess.run(run, capture_output=True, text=True, check=True).stdout
+    assert "torch.nn.ConvTranspose1d(1, 1" in out and "y = y[:, :, 0:8]" in out
+    bad = subprocess.run([*run[:-1], "FULL"], capture_output=True, text=True)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    assert main(["translate", "--to", "jax", "--input", "4,4", "--kernel", "3", "--stride", "2", "--padding", "1",
+                 "--output-padding", "1"]) == 0
+
+
+# ---------------------------------------------------------------------------
+# Every framework runs its own side
+# ---------------------------------------------------------------------------
+def _layout(conv, x):
+    """Canonical (N, C, *spatial) to the convention's layout."""
+    return x if conv in FIRST else np.moveaxis(x, 1, -1)
+
+
+def _back(conv, y):
+    y = np.asarray(y)
+    return y if conv in FIRST else np.moveaxis(y, -1, 1)
+
+
+def _weight_shape(conv, cin, cout, g, k, transpose_kernel):
+    if conv in FIRST:
+        return (cin, cout // g, *k)
+    if conv == "jax" and not transpose_kernel:
+        return (*k, cin, cout)
+    return (*k, cout, cin)
+
+
+def run_source(conv, x, w, b, layer):
+    """The source framework computes the layer. x canonical; returns canonical."""
+    nd = x.ndim - 2
+    if conv == "torch":
+        import torch
+
+        f = getattr(torch.nn.functional, f"conv_transpose{nd}d")
+        if layer.get("output_size") is not None:
+            m = getattr(torch.nn, f"ConvTranspose{nd}d")(x.shape[1], w.shape[1] * layer["groups"], w.shape[2:],
+                                                         stride=layer["stride"], padding=layer["padding"],
+                                                         dilation=layer["dilation"], groups=layer["groups"],
+                                                         dtype=torch.float64)
+            with torch.no_grad():
+                m.weight.copy_(torch.from_numpy(w))
+                m.bias.copy_(torch.from_numpy(b))
+                return m(torch.from_numpy(x), output_size=layer["output_size"]).numpy()
+        return f(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b), stride=layer["stride"],
+                 padding=layer["padding"], output_padding=layer["output_padding"] or 0, groups=layer["groups"],
+                 dilation=layer["dilation"]).numpy()
+    if conv == "tensorflow":
+        import tensorflow as tf
+
+        pad = layer["padding"]
+        pad = pad if isinstance(pad, str) else [[0, 0], *map(list, pad), [0, 0]]
+        xt = _layout(conv, x)
+        y = getattr(tf.nn, f"conv{nd}d_transpose")(xt, w, [x.shape[0], *layer["output_size"], w.shape[-2]],
+                                                   layer["stride"], pad)
+        return _back(conv, np.asarray(y) + b)
+    if conv == "keras":
+        import keras
+
+        y = keras.ops.conv_transpose(_layout(conv, x), w, layer["stride"], layer["padding"], layer["output_padding"])
+        return _back(conv, np.asarray(y) + b)
+    if conv == "onnx":
+        return run_onnx_node(x, w, b, layer)
+    from jax import lax
+
+    y = lax.conv_transpose(_layout(conv, x), w, layer["stride"], layer["padding"], rhs_dilation=layer["dilation"],
+                           transpose_kernel=layer["transpose_kernel"],
+                           use_consistent_padding=layer["use_consistent_padding"])
+    return _back(conv, np.asarray(y) + b)
+
+
+def _ort(nodes, initializers, x):
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("X", TensorProto.FLOAT, list(x.shape))],
+                              [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)], initializer=initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 22)])
+    so = ort.SessionOptions()
+    so.log_severity_level = 4
+    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    return sess.run(None, {"X": x.astype(np.float32)})[0].astype(np.float64)
+
+
+def run_onnx_node(x, w, b, layer):
+    from onnx import helper, numpy_helper
+
+    nd = x.ndim - 2
+    attrs = dict(strides=list(layer["stride"]), dilations=list(layer["dilation"]), group=layer["groups"])
+    pad = layer["padding"]
+    if isinstance(pad, str):
+        attrs["auto_pad"] = pad
+    else:
+        attrs["pads"] = [p[0] for p in pad] + [p[1] for p in pad]
+    if layer.get("output_padding"):
+        attrs["output_padding"] = list(layer["output_padding"])
+    if layer.get("output_size"):
+        attrs["output_shape"] = list(layer["output_size"])
+    node = helper.make_node("ConvTranspose", ["X", "W", "B"], ["Y"], **attrs)
+    inits = [numpy_helper.from_array(w.astype(np.float32), "W"), numpy_helper.from_array(b.astype(np.float32), "B")]
+    assert nd >= 1
+    return _ort([node], inits, x)
+
+
+def run_target_code(t, x, w, b):
+    """Execute the printed code in the target framework; x canonical; returns canonical."""
+    ns: dict = {"w": w, "b": b}
+    if t.target == "torch":
+        import torch
+
+        ns["x"] = torch.from_numpy(x)
+        exec(t.code, ns)
+        return ns["y"].detach().numpy()
+    if t.target == "onnx":
+        ns["w"], ns["b"] = w.astype(np.float32), b.astype(np.float32)
+        exec(t.code, ns)
+        return _ort(ns["nodes"], ns["initializers"], x)
+    if t.target == "jax":
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+    ns["x"] = _layout(t.target, x)
+    exec(t.code, ns)
+    return _back(t.target, ns["y"])
+
+
+@st.composite
+def source_layer(draw, source, target):
+    nd = draw(st.sampled_from([1, 2] if "keras" not in (source, target) else [1, 2, 3]))
+    tf_involved = {"tensorflow", "keras"} & {source, target}
+    i = tuple(draw(st.lists(st.integers(1, 5), min_size=nd, max_size=nd)))
+    k = tuple(draw(st.lists(st.integers(1, 4), min_size=nd, max_size=nd)))
+    s = tuple(draw(st.lists(st.integers(1, 3), min_size=nd, max_size=nd)))
+    d = (1,) * nd if tf_involved else tuple(draw(st.lists(st.integers(1, 2), min_size=nd, max_size=nd)))
+    g = draw(st.sampled_from([1, 2])) if {source, target} <= set(FIRST) else 1
+    cin, cout = g * draw(st.integers(1, 2)), g * draw(st.integers(1, 2))
+    layer = dict(stride=s, dilation=d, groups=g, output_padding=None, output_size=None, transpose_kernel=False,
+                 use_consistent_padding=False)
+    if source == "torch":
+        layer["padding"] = tuple(draw(st.integers(0, dd * (kk - 1))) for kk, dd in zip(k, d, strict=True))
+        if draw(st.booleans()):
+            layer["output_padding"] = tuple(draw(st.integers(0, max(ss, dd) - 1)) for ss, dd in zip(s, d, strict=True))
+    elif source == "tensorflow":
+        pad = draw(st.sampled_from(["SAME", "VALID"] + (["EXPLICIT"] if nd == 2 else [])))
+        if pad == "EXPLICIT":
+            pad = tuple((draw(st.integers(0, kk - 1)), draw(st.integers(0, kk - 1))) for kk in k)
+        per = [pad.lower()] * nd if isinstance(pad, str) else list(pad)
+        ranges = [ar.tf_transpose_output_range(ii, kk, ss, 1, p) for ii, kk, ss, p in zip(i, k, s, per, strict=True)]
+        assume(all(len(r) for r in ranges))
+        layer["padding"], layer["output_size"] = pad, tuple(draw(st.sampled_from(list(r))) for r in ranges)
+    elif source == "keras":
+        layer["padding"] = draw(st.sampled_from(["valid", "same"]))
+        if draw(st.booleans()):
+            layer["output_padding"] = tuple(draw(st.integers(0, ss - 1)) for ss in s)
+        crops = [ar.keras_transpose_crop(ii, kk, ss, 1, layer["padding"], None if layer["output_padding"] is None
+                                         else op) for ii, kk, ss, op in
+                 zip(i, k, s, layer["output_padding"] or (0,) * nd, strict=True)]
+        # only what Keras' TF backend runs (TF must accept the output size it asks for)
+        assume(all(ar.transpose_length(ii, kk, ss, cb, ce) in ar.tf_transpose_output_range(ii, kk, ss, 1, layer["padding"])
+                   for ii, kk, ss, (cb, ce) in zip(i, k, s, crops, strict=True)))
+    elif source == "onnx":
+        mode = draw(st.sampled_from(["pads", "SAME_UPPER", "SAME_LOWER", "VALID", "output_shape"]))
+        layer["output_padding"] = tuple(draw(st.integers(0, ss - 1)) for ss in s)
+        if mode == "pads":
+            layer["padding"] = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(nd))
+        elif mode == "output_shape":
+            layer["padding"] = draw(st.sampled_from(["NOTSET", "SAME_UPPER", "SAME_LOWER"]))
+            layer["output_size"] = tuple(draw(st.integers(1, ar.full_length(ii, kk, ss, dd) + ss - 1))
+                                         for ii, kk, ss, dd in zip(i, k, s, d, strict=True))
+        else:
+            layer["padding"] = mode
+    else:  # jax
+        pad = draw(st.sampled_from(["SAME", "VALID", "PAIRS"]))
+        if pad == "PAIRS":
+            pad = tuple((draw(st.integers(-1, 3)), draw(st.integers(-1, 3))) for _ in range(nd))
+        layer["padding"] = pad
+        layer["use_consistent_padding"] = draw(st.booleans())
+        layer["transpose_kernel"] = draw(st.booleans())
+    return i, k, cin, cout, layer
+
+
+def _translation(source, target, i, k, cin, cout, layer):
+    kw = dict(input_size=i, kernel_size=k, stride=layer["stride"], dilation=layer["dilation"],
+              padding=layer["padding"], output_padding=layer["output_padding"], output_size=layer["output_size"],
+              in_channels=cin, out_channels=cout, groups=layer["groups"])
+    if source == "jax":
+        kw.update(use_consistent_padding=layer["use_consistent_padding"], transpose_kernel=layer["transpose_kernel"])
+    return translate(source, target, **kw)
+
+
+PAIRS = [(a, b) for a in CONVENTIONS for b in CONVENTIONS]
+
+
+@pytest.mark.frameworks
+@pytest.mark.parametrize("source, target", PAIRS, ids=[f"{a}-to-{b}" for a, b in PAIRS])
+@settings(max_examples=8)
+@given(data=st.data())
+def test_translation_runs_in_the_target_framework(source, target, data):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if "jax" in (source, target):
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+    i, k, cin, cout, layer = data.draw(source_layer(source, target))
+    try:
+        t = _translation(source, target, i, k, cin, cout, layer)
+    except convt.ConvError:  # the layer itself is invalid (an empty output): the source must refuse too
+        return
+    x = rand(2, cin, *i)
+    w = rand(*_weight_shape(source, cin, cout, layer["groups"], k, layer["transpose_kernel"]))
+    b = rand(cout)
+    want = run_source(source, x, w, b, layer)
+    got = run_target_code(t, x, w, b)
+    f32 = {"onnx", "keras"} & {source, target}
+    check(f"translate/{source}->{target}", got, want, 1e-5 if f32 else 1e-12)
