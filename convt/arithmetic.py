@@ -859,3 +859,14 @@ def phase_padding(i: int, k: int, s: int, d: int, cb: int, o: int) -> tuple[int,
         for _, off in pairs:
             lo, hi = max(lo, -off), max(hi, off + count - i)
     return lo, hi
+
+
+def phase_tap_window(i: int, count: int, off: int) -> tuple[int, int]:
+    """The phase positions ``m0 <= m < m1`` whose input ``m + off`` lies in ``[0, i)``.
+
+    >>> phase_tap_window(4, 4, 1)   # inputs 1..3 feed positions 0..2
+    (0, 3)
+    >>> phase_tap_window(4, 5, -1)
+    (1, 5)
+    """
+    return max(0, -off), max(max(0, -off), min(count, i - off))

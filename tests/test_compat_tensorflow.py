@@ -126,6 +126,12 @@ def oracle_keras(x, w, s, crops):
     return np.moveaxis(y, 1, -1)
 
 
+def oracle_keras_dilated(x, w, s, d, crops):
+    y = convt.conv_transpose(np.moveaxis(x, -1, 1), np.transpose(w, (2, 1, 0)), stride=s, dilation=d,
+                             padding=list(crops))
+    return np.moveaxis(y, 1, -1)
+
+
 _BACKEND_SCRIPT = textwrap.dedent("""
     import numpy as np, keras
     rng = np.random.default_rng(1)
@@ -135,13 +141,14 @@ _BACKEND_SCRIPT = textwrap.dedent("""
         v7=keras.ops.convert_to_numpy(keras.ops.conv_transpose(x, w4, 2, "same", output_padding=0)),
         v1=keras.ops.convert_to_numpy(keras.ops.conv_transpose(x, w4[:3], 2, "same")),
         v8=keras.ops.convert_to_numpy(keras.ops.conv_transpose(x3, w1, 2, "valid")),
+        v11=keras.ops.convert_to_numpy(keras.ops.conv_transpose(x, w4[:3], 2, "same", dilation_rate=2)),
         x=x, w4=w4, w1=w1, x3=x3)
     np.savez(__import__("sys").argv[1], **out)
 """)
 
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])
-def test_vectors_1_7_8_keras_other_backends(backend, tmp_path):
+def test_vectors_1_7_8_11_keras_other_backends(backend, tmp_path):
     """Keras' JAX and torch backends (in a subprocess: the backend is fixed at import)."""
     out = tmp_path / "r.npz"
     env = dict(os.environ, KERAS_BACKEND=backend, JAX_ENABLE_X64="1")
@@ -155,6 +162,10 @@ def test_vectors_1_7_8_keras_other_backends(backend, tmp_path):
           r["v1"].astype(np.float64), tol)
     check(f"compat/keras[{backend}]", ck.conv_transpose(r["x3"], r["w1"], strides=2, padding="valid"),
           r["v8"].astype(np.float64), tol)
+    # vector 11: dilated same (TF's CPU kernel refuses it), 8 long with crop (1, 2)
+    v11 = ck.conv_transpose(r["x"], r["w4"][:3], strides=2, padding="same", dilation_rate=2)
+    check(f"compat/keras[{backend}]", v11, r["v11"].astype(np.float64), tol)
+    check(f"compat/keras[{backend}]", v11, oracle_keras_dilated(r["x"], r["w4"][:3], 2, 2, ((1, 2),)))
 
 
 def test_vector08_keras_valid_default_when_stride_exceeds_kernel():

@@ -166,3 +166,19 @@ def test_cli_draw(tmp_path, capsys):
     assert "input 3×4 → output" in out.read_text()
     assert main(["draw", "-o", str(tmp_path / "y.png"), "--input", "2,2,2"]) == 2
     assert "1-D and 2-D" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("convention", "padding"), [("torch", "1"), ("tensorflow", "SAME"), ("keras", "same"),
+                                                     ("onnx", "SAME_LOWER"), ("jax", "VALID")])
+def test_every_convention_is_drawn(tmp_path, convention, padding):
+    from convt.compat import layer_spec
+
+    out = tmp_path / f"{convention}.svg"
+    assert main(["draw", "-o", str(out), "--convention", convention, "--input", "3,2", "--kernel", "3,2",
+                 "--stride", "2", "--padding", padding]) == 0
+    spec = layer_spec(convention, transposed=True, input_size=(3, 2), kernel_size=(3, 2), stride=2,
+                      padding=(1, 1) if padding == "1" else padding)
+    text = out.read_text()
+    assert f"({convention})" in text
+    assert f"output {spec.output_size[0]}×{spec.output_size[1]}" in text
+    assert f"crop (begin, end) {list(spec.pads)}" in text

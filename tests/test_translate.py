@@ -284,3 +284,49 @@ def test_translation_runs_in_the_target_framework(source, target, data):
     got = run_target_code(t, x, w, b)
     f32 = {"onnx", "keras"} & {source, target}
     check(f"translate/{source}->{target}", got, want, 1e-5 if f32 else 1e-12)
+
+
+# layers whose crop some targets cannot express in one layer: each extra-step kind, run for real
+EXTRA_CASES = {
+    # TF SAME, odd total: PyTorch crops the end after the layer (the porting trap)
+    "tf-same-odd": ("tensorflow", dict(input_size=(4, 3), kernel_size=(3, 3), stride=(2, 2), padding="SAME",
+                                             output_size=(8, 6))),
+    # JAX's legacy pads larger than K-1: zeros at the start (a negative begin crop), then the bias
+    "jax-legacy-big-pads": ("jax", dict(input_size=(4,), kernel_size=(2,), stride=(2,), padding=((3, 0),))),
+    # PyTorch output_padding >= stride (allowed below dilation): ONNX Runtime refuses it, so zeros are appended
+    "torch-op-above-stride": ("torch", dict(input_size=(4,), kernel_size=(3,), stride=(2,), dilation=(3,),
+                                            padding=0, output_padding=(2,))),
+    # ONNX output_shape above F + output_padding (F = 12 here): zeros appended at the end (exact everywhere)
+    "onnx-output-shape-above-full": ("onnx", dict(input_size=(4,), kernel_size=(3,), stride=(3,),
+                                                  padding="NOTSET", output_size=(14,))),
+}
+
+
+# TensorFlow's CPU kernels refuse dilation > 1 for transposed convolutions: those pairs are left out
+EXTRA_PAIRS = [(c, t) for c in sorted(EXTRA_CASES) for t in CONVENTIONS
+               if not (max(EXTRA_CASES[c][1].get("dilation", (1,))) > 1 and t in ("tensorflow", "keras"))]
+
+
+@pytest.mark.frameworks
+@pytest.mark.parametrize("case, target", EXTRA_PAIRS, ids=[f"{c}-to-{t}" for c, t in EXTRA_PAIRS])
+def test_extra_steps_run_in_the_target_framework(case, target):
+    source, kw = EXTRA_CASES[case]
+    nd = len(kw["input_size"])
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    t = translate(source, target, **kw, in_channels=2, out_channels=3)
+    layer = dict(stride=kw["stride"], dilation=kw.get("dilation", (1,) * nd), groups=1,
+                 output_padding=kw.get("output_padding"), output_size=kw.get("output_size"), padding=kw["padding"],
+                 transpose_kernel=False, use_consistent_padding=False)
+    x, b = rand(2, 2, *kw["input_size"]), rand(3)
+    w = rand(*_weight_shape(source, 2, 3, 1, kw["kernel_size"], False))
+    want = run_source(source, x, w, b, layer)
+    got = run_target_code(t, x, w, b)
+    check(f"translate/{source}->{target}", got, want, 1e-5 if {"onnx", "keras"} & {source, target} else 1e-12)
+    assert t.exact == (target not in NEEDS_EXTRA[case])
+
+
+NEEDS_EXTRA = {"tf-same-odd": {"torch"}, "jax-legacy-big-pads": {"torch", "tensorflow", "keras", "onnx"},
+               "torch-op-above-stride": {"onnx"}, "onnx-output-shape-above-full": set()}
