@@ -870,3 +870,17 @@ def phase_tap_window(i: int, count: int, off: int) -> tuple[int, int]:
     (1, 5)
     """
     return max(0, -off), max(max(0, -off), min(count, i - off))
+
+
+def stride1_transpose_crop(k: int, d: int, lo: int, hi: int) -> tuple[int, int]:
+    """The crop of the stride-1 transposed convolution (flipped kernel) equal to a stride-1 direct one.
+
+    A direct convolution with padding ``(lo, hi)`` reads ``x[q + t*d - lo]``;
+    the transposed one of the flipped kernel reads ``x[q + cb - (k-1-t)*d]``.
+
+    >>> stride1_transpose_crop(3, 1, 1, 1)   # "same" 3-tap convolution
+    (1, 1)
+    >>> stride1_transpose_crop(3, 2, 0, -1)
+    (4, 5)
+    """
+    return d * (k - 1) - lo, d * (k - 1) - hi

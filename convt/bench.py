@@ -249,6 +249,9 @@ class Result:
 
 
 def _peak_ratio(fn: Callable[[], object], io_bytes: int) -> float:
+    from .algorithms._layout import clear_workspaces
+
+    clear_workspaces()  # count the scratch buffers as a first call allocates them
     gc.collect()
     tracemalloc.start()
     try:
@@ -264,18 +267,46 @@ def _peak_ratio(fn: Callable[[], object], io_bytes: int) -> float:
 
 def run_suite(cases: Sequence[Case], *, mode: str = "conv_transpose", samples: int = 7,
               peers: Sequence[str] = ("torch", "ort", "jax"), threads: int | None = None,
-              progress: bool = True, pause: float = 0.002) -> list[Result]:
-    """Time every case, every implementation interleaved; return the raw samples."""
+              progress: bool = True, pause: float = 0.002, clock: str = "wall") -> list[Result]:
+    """Time every case, every implementation interleaved; return the raw samples.
+
+    ``clock="cpu"``: every implementation on one thread (convt, BLAS, PyTorch,
+    ONNX Runtime; JAX, whose threads cannot be capped at run time, is left
+    out), timed by the process's CPU time: the comparison that stays stable
+    on a machine shared with other work.
+    """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    threads = threads or len(os.sched_getaffinity(0))
+    if clock not in ("wall", "cpu"):
+        raise ValueError(f"clock must be 'wall' or 'cpu', got {clock!r}")
+    if clock == "cpu":
+        import contextlib
+
+        from .algorithms import _threads
+
+        with contextlib.ExitStack() as stack:
+            try:
+                import threadpoolctl
+
+                stack.enter_context(threadpoolctl.threadpool_limits(1))
+            except ImportError:  # pragma: no cover
+                pass
+            _threads.set_num_threads(1)
+            stack.callback(_threads.set_num_threads, None)
+            return _run(cases, mode, samples, [p for p in peers if p != "jax"], 1, progress, pause, time.process_time)
+    return _run(cases, mode, samples, peers, threads or len(os.sched_getaffinity(0)), progress, pause,
+                time.perf_counter)
+
+
+def _run(cases, mode, samples, peers, threads, progress, pause, timer) -> list[Result]:
     bar = None
     if progress:
         try:
             import sys
 
             from tqdm import tqdm
-            bar = tqdm(total=len(cases) * samples, desc=f"convt bench {mode}", unit="round", file=sys.stderr)
+            bar = tqdm(total=len(cases) * samples, desc=f"convt bench {mode}", unit="round", file=sys.stderr,
+                       leave=False)
         except ImportError:  # pragma: no cover
             bar = None
     results = []
@@ -303,9 +334,9 @@ def run_suite(cases: Sequence[Case], *, mode: str = "conv_transpose", samples: i
         for _ in range(samples):
             for name, f in impls.items():
                 f()  # untimed warm-up: wakes the second core, fills caches
-                t0 = time.perf_counter()
+                t0 = timer()
                 f()
-                res.times[name].append((time.perf_counter() - t0) * 1e3)
+                res.times[name].append((timer() - t0) * 1e3)
                 if pause:
                     time.sleep(pause)
             if bar is not None:
@@ -321,7 +352,7 @@ def run_suite(cases: Sequence[Case], *, mode: str = "conv_transpose", samples: i
     return results
 
 
-def environment(threads: int | None = None) -> str:
+def environment(threads: int | None = None, clock: str = "wall") -> str:
     """One paragraph: machine, versions, thread settings, load."""
     import numpy
 
@@ -337,8 +368,9 @@ def environment(threads: int | None = None) -> str:
     cpu = platform.processor() or platform.machine()
     return (f"{cpu}, {len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}, "
             f"NumPy {numpy.__version__}, " + ", ".join(f"{k} {v}" for k, v in peers.items())
-            + f"; threads: peers {threads or len(os.sched_getaffinity(0))}, convt {num_threads()}; "
-            f"{env_s}; load average {load:.2f}")
+            + (f"; threads: peers {threads or len(os.sched_getaffinity(0))}, convt {num_threads()}; "
+               if clock == "wall" else "; threads: 1 for every implementation (BLAS included), CPU time; ")
+            + f"{env_s}; load average {load:.2f}")
 
 
 def format_table(results: Sequence[Result]) -> str:

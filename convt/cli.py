@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "translate": "convt.commands.translate",
     "bench": "convt.commands.bench",
     "demo": "convt.commands.demo",
+    "study": "convt.commands.study",
     "explain": "convt.commands.explain",
     "draw": "convt.commands.draw",
 }

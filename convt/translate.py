@@ -1,4 +1,4 @@
-"""Translate a transposed-convolution layer from one framework's terms to another's.
+"""Translate a (transposed) convolution layer from one framework's terms to another's.
 
 :func:`translate` takes a layer in the terms of PyTorch, TensorFlow, Keras,
 ONNX or JAX (the vocabulary of :func:`convt.compat.layer_spec`), resolves it
@@ -43,9 +43,11 @@ class Translation:
     params : dict
         The target's arguments (its own names and forms).
     extra : tuple of (int, int) or None
-        The step after the target's layer, per axis: crop ``(begin, end)``
-        elements (negative: append that many zeros, plus the bias), or None
-        when the target expresses the layer exactly.
+        Transposed: the step after the target's layer, per axis: crop
+        ``(begin, end)`` elements (negative: append that many zeros, plus the
+        bias). Direct: the padding ``(lo, hi)`` added to the input before the
+        target's layer (negative: cropped). None when the target expresses
+        the layer exactly.
     weight_perm : tuple of int
         ``np.transpose(w, weight_perm)`` takes the source's weight to the target's layout.
     weight_flip : tuple of int
@@ -117,7 +119,8 @@ def _weight_code(perm: tuple[int, ...], flips: tuple[int, ...]) -> str:
 def _spec(convention: str, spec: ConvSpec, **kw: Any) -> ConvSpec | None:
     """The target's layer with these parameters, or None where the target refuses them."""
     try:
-        return layer_spec(convention, transposed=True, input_size=spec.input_size, kernel_size=spec.kernel_size,
+        return layer_spec(convention, transposed=spec.transposed, input_size=spec.input_size,
+                          kernel_size=spec.kernel_size,
                           stride=spec.stride, dilation=spec.dilation, **kw)
     except ConvError:
         return None
@@ -310,11 +313,144 @@ def _code(target: str, spec: ConvSpec, kw: dict[str, Any], have: Pairs, extra: P
     return "\n".join(lines) + "\n", params
 
 
+# ---------------------------------------------------------------------------
+# Direct convolutions: the extra step pads (or crops) the input before the layer
+# ---------------------------------------------------------------------------
+_JAX_DN = {1: ("NHC", "HIO", "NHC"), 2: ("NHWC", "HWIO", "NHWC"), 3: ("NDHWC", "DHWIO", "NDHWC")}
+
+
+def _search_direct(target: str, spec: ConvSpec, prefer_words: bool) -> tuple[dict[str, Any], Pairs]:
+    """The target's padding for ``spec.pads`` (``(lo, hi)`` of the input), or the nearest plus a pre-pad.
+
+    A padding word ("same") is tried first only when the source used one: explicit pads keep
+    meaning the same thing when the input size changes, a word does not.
+    """
+    want, nd = spec.pads, spec.nd
+    words = {"torch": ("valid", "same"), "tensorflow": ("VALID", "SAME"), "keras": ("valid", "same"),
+             "onnx": ("VALID", "SAME_UPPER", "SAME_LOWER"), "jax": ("VALID", "SAME")}[target]
+    cands: list[Any] = list(words)
+    if target == "torch":
+        if max(spec.stride) > 1:  # PyTorch refuses padding="same" with a stride
+            cands.remove("same")
+        if min(lo for lo, _ in want) >= 0:
+            cands.append(tuple(lo for lo, _ in want))  # symmetric only
+        cands.append(tuple(max(min(lo, hi), 0) for lo, hi in want))
+    elif target == "onnx" or (target == "tensorflow" and nd == 2):
+        cands.append(tuple((max(lo, 0), max(hi, 0)) for lo, hi in want))
+    elif target == "jax":
+        cands.append(tuple(want))
+    cands.append("VALID" if target in ("tensorflow", "onnx", "jax") else "valid")
+    if not prefer_words:
+        cands = [c for c in cands if not isinstance(c, str)] + [c for c in cands if isinstance(c, str)]
+    best: tuple[int, Any, Pairs] | None = None
+    for pad in cands:
+        got = _spec(target, spec, padding=pad)
+        if got is None:
+            continue
+        if got.pads == want:
+            return {"padding": pad}, want
+        diff = _extra(want, got.pads) or ()
+        if any(e < 0 < h for de, hp in zip(diff, got.pads, strict=True) for e, h in zip(de, hp, strict=True)):
+            continue  # cropping the input where the layer then pads would crop the wrong elements
+        # prefer padding the input to cropping it
+        cost = sum(abs(a) + abs(b) + 100 * (min(a, b) < 0) for a, b in _extra(want, got.pads) or ())
+        if best is None or cost < best[0]:
+            best = (cost, pad, got.pads)
+    if best is None:  # pragma: no cover - "valid" always resolves for a valid layer
+        raise ConvError(f"translate: found no {target} layer for padding {list(want)}")
+    return {"padding": best[1]}, best[2]
+
+
+def _code_direct(target: str, spec: ConvSpec, kw: dict[str, Any], pre: Pairs | None, wexpr: str, cin: int,
+                 cout: int, groups: int) -> tuple[str, dict[str, Any]]:
+    nd = spec.nd
+    k, s, d, pad = spec.kernel_size, spec.stride, spec.dilation, kw["padding"]
+    first = target in ("torch", "onnx")
+    lay = "(N, C, *spatial)" if first else "(N, *spatial, C)"
+    lines = ["import numpy as np"]
+    crop = [(max(-lo, 0), max(-hi, 0)) for lo, hi in pre] if pre else []
+    zpad = [(max(lo, 0), max(hi, 0)) for lo, hi in pre] if pre else []
+    crop_needed = any(a or b for a, b in crop)
+    pad_needed = any(a or b for a, b in zpad)
+
+    def pre_lines(pad_call: str) -> list[str]:
+        out = []
+        if crop_needed:
+            sl = ", ".join(f"{a}:{n - b}" for (a, b), n in zip(crop, spec.input_size, strict=True))
+            out.append(f"x = x[:, {sl}, :]  # the extra step: crop the input")
+        if pad_needed:
+            out.append(f"x = {pad_call}(x, {[[0, 0], *map(list, zpad), [0, 0]]})  # the extra step: zero-pad the input")
+        return out
+
+    if target == "torch":
+        params = dict(in_channels=cin, out_channels=cout, kernel_size=k, stride=s, padding=pad, dilation=d,
+                      groups=groups)
+        lines += ["import torch", "", f"# x: torch tensor {lay}; w: the source's weight; b: its bias or None",
+                  f"layer = torch.nn.Conv{nd}d({cin}, {cout}, kernel_size={_tuple(k)}, stride={_tuple(s)}, "
+                  f"padding={pad!r}, dilation={_tuple(d)}, groups={groups}, bias=b is not None, dtype=x.dtype)",
+                  "with torch.no_grad():", f"    layer.weight.copy_(torch.from_numpy({wexpr}))",
+                  "    if b is not None:", "        layer.bias.copy_(torch.from_numpy(b))"]
+        if crop_needed:
+            sl = ", ".join(f"{a}:{n - b}" for (a, b), n in zip(crop, spec.input_size, strict=True))
+            lines.append(f"x = x[:, :, {sl}]  # the extra step: crop the input")
+        if pad_needed:
+            flat = [v for lo_hi in reversed(zpad) for v in lo_hi]
+            lines.append(f"x = torch.nn.functional.pad(x, {flat})  # the extra step: zero-pad the input")
+        lines += ["y = layer(x)"]
+    elif target == "tensorflow":
+        tf_pad = pad if isinstance(pad, str) else [[0, 0], *map(list, pad), [0, 0]]
+        params = dict(strides=[1, *s, 1], padding=tf_pad, dilations=[1, *d, 1])
+        lines += ["import tensorflow as tf", "", f"# x: {lay} (channels last); w: the source's weight; b: its bias or None",
+                  *pre_lines("tf.pad"),
+                  f"y = tf.nn.conv{nd}d(x, {wexpr}, {[1, *s, 1]}, {tf_pad!r}, dilations={[1, *d, 1]})",
+                  "if b is not None:", "    y = y + b"]
+    elif target == "keras":
+        params = dict(filters=cout, kernel_size=k, strides=s, padding=pad, dilation_rate=d)
+        shape = [n + a + b - c - e for n, (a, b), (c, e) in zip(spec.input_size, zpad or [(0, 0)] * nd,
+                                                                 crop or [(0, 0)] * nd, strict=True)]
+        lines += ["import keras", "", f"# x: {lay} (channels last); w: the source's weight; b: its bias or None",
+                  f"layer = keras.layers.Conv{nd}D({cout}, {_tuple(k)}, strides={_tuple(s)}, padding={pad!r}, "
+                  f"dilation_rate={_tuple(d)}, use_bias=b is not None)",
+                  f"layer.build((None, {', '.join(map(str, shape))}, {cin}))",
+                  f"layer.set_weights([{wexpr}] + ([b] if b is not None else []))",
+                  *pre_lines("keras.ops.pad"), "y = layer(x)"]
+    elif target == "onnx":
+        attrs: dict[str, Any] = dict(kernel_shape=list(k), strides=list(s), dilations=list(d), group=groups)
+        if isinstance(pad, str):
+            attrs["auto_pad"] = pad
+        else:
+            attrs["pads"] = [p[0] for p in pad] + [p[1] for p in pad]
+        params = attrs
+        args = ", ".join(f"{a}={v!r}" for a, v in attrs.items())
+        lines += ["from onnx import helper, numpy_helper", "",
+                  f"# the graph's input X: {lay}; w: the source's weight; b: its bias or None",
+                  f"initializers = [numpy_helper.from_array({wexpr}, 'W')]",
+                  "if b is not None:", "    initializers.append(numpy_helper.from_array(b, 'B'))",
+                  f"inputs = [{'X0' if pre else 'X'!r}, 'W'] + (['B'] if b is not None else [])",
+                  f"nodes = [helper.make_node('Conv', inputs, ['Y'], {args})]"]
+        if pre:
+            pads_t = [0, 0, *(p[0] for p in pre), 0, 0, *(p[1] for p in pre)]
+            lines += [f"initializers.append(numpy_helper.from_array(np.array({pads_t}, dtype=np.int64), 'P'))",
+                      "nodes.insert(0, helper.make_node('Pad', ['X', 'P'], ['X0']))"
+                      "  # the extra step: pad the input (negative crops)"]
+    else:  # jax
+        jpad = pad if isinstance(pad, str) else tuple(pad)
+        params = dict(window_strides=s, padding=jpad, rhs_dilation=d, dimension_numbers=_JAX_DN[nd],
+                      feature_group_count=groups)
+        lines += ["from jax import lax", "", f"# x: {lay} (channels last); w: the source's weight; b: its bias or None",
+                  f"y = lax.conv_general_dilated(x, {wexpr}, window_strides={_tuple(s)}, padding={jpad!r}, "
+                  f"rhs_dilation={_tuple(d)}, dimension_numbers={_JAX_DN[nd]!r}, feature_group_count={groups})",
+                  "if b is not None:", "    y = y + b"]
+        if pre:  # pragma: no cover - JAX expresses every padding
+            raise AssertionError("jax needs no extra step")
+    return "\n".join(lines) + "\n", params
+
+
 def translate(source: str, target: str, *, input_size: Any, kernel_size: Any, stride: Any = 1, padding: Any = 0,
               output_padding: Any = None, dilation: Any = 1, output_size: Any = None,
               use_consistent_padding: bool = False, transpose_kernel: bool = False, in_channels: int = 1,
-              out_channels: int = 1, groups: int = 1) -> Translation:
-    """A transposed-convolution layer of ``source`` as the equivalent ``target`` code.
+              out_channels: int = 1, groups: int = 1, transposed: bool = True) -> Translation:
+    """A (transposed) convolution layer of ``source`` as the equivalent ``target`` code.
 
     Parameters
     ----------
@@ -326,6 +462,12 @@ def translate(source: str, target: str, *, input_size: Any, kernel_size: Any, st
         correlation kernel ``(*k, C_in, C_out)`` that must be flipped).
     in_channels, out_channels, groups : int
         Channels of the layer; groups > 1 only between torch and onnx.
+    transposed : bool
+        A transposed convolution (the default) or a direct one. A direct
+        convolution's weight is ``(C_out, C_in/g, *k)`` (torch, onnx) or
+        ``(*k, C_in/g, C_out)`` (tensorflow, keras, jax with HIO layouts); where
+        the target cannot express the padding, the extra step pads (or crops)
+        the input before the layer.
 
     Returns
     -------
@@ -357,8 +499,11 @@ def translate(source: str, target: str, *, input_size: Any, kernel_size: Any, st
         if conv not in CONVENTIONS:
             raise ConvError(f"{func}: {name} must be one of {', '.join(CONVENTIONS)}, got {conv!r}")
     if groups != 1 and not {source, target} <= {"torch", "onnx"}:
-        raise ConvError(f"{func}: groups={groups} is expressible only in torch and onnx (TensorFlow, Keras and "
+        raise ConvError(f"{func}: groups={groups} is translated only between torch and onnx (TensorFlow, Keras and "
                         f"jax.lax.conv_transpose have no groups for transposed convolutions)")
+    if not transposed:
+        return _translate_direct(source, target, input_size, kernel_size, stride, padding, dilation,
+                                 in_channels, out_channels, groups, output_padding, output_size)
     for name, n in (("in_channels", in_channels), ("out_channels", out_channels)):
         if not isinstance(n, int) or n < 1 or n % groups:
             raise ConvError(f"{func}: {name} must be a positive multiple of groups={groups}, got {n!r}")
@@ -379,3 +524,20 @@ def translate(source: str, target: str, *, input_size: Any, kernel_size: Any, st
         notes.append("TensorFlow's CPU kernels refuse dilation > 1 for transposed convolutions (GPU only)")
     header = "".join(f"# {n}\n" for n in [f"{source} -> {target}: transposed convolution", *notes])
     return Translation(source, target, spec, params, extra, perm, flips, header + code, notes)
+
+
+def _translate_direct(source: str, target: str, input_size: Any, kernel_size: Any, stride: Any, padding: Any,
+                      dilation: Any, cin: int, cout: int, groups: int, output_padding: Any,
+                      output_size: Any) -> Translation:
+    spec = layer_spec(source, transposed=False, input_size=input_size, kernel_size=kernel_size, stride=stride,
+                      padding=padding, dilation=dilation, output_padding=output_padding, output_size=output_size)
+    kw, have = _search_direct(target, spec, isinstance(padding, str))
+    pre = _extra(spec.pads, have)
+    perm, flips = _weight(source, target, spec.nd, True)  # (*k, a, b) <-> (b, a, *k); no flip for a direct conv
+    code, params = _code_direct(target, spec, kw, pre, _weight_code(perm, flips), cin, cout, groups)
+    notes = [f"padding of the input (lo, hi) per axis: {list(spec.pads)}; output {list(spec.output_size)}"]
+    if pre is not None:
+        notes.append(f"{target} cannot express this padding in one layer: its layer pads {list(have)}, so the "
+                     f"input is first padded by {list(pre)} (negative: cropped)")
+    header = "".join(f"# {n}\n" for n in [f"{source} -> {target}: direct convolution", *notes])
+    return Translation(source, target, spec, params, pre, perm, flips, header + code, notes)

@@ -18,7 +18,7 @@ from oracle import check
 import convt
 from convt import algorithms
 from convt import arithmetic as ar
-from convt.algorithms import _layout, _threads, fast, gemm, im2col, phase_shift, shuffle, subpixel
+from convt.algorithms import _layout, _threads, fast, gemm, im2col, phase_shift, subpixel
 from convt.errors import ConvError
 from convt.spec import conv_spec, conv_transpose_spec
 
@@ -62,8 +62,8 @@ def test_every_transposed_algorithm_equals_reference(case, seed):
     ref = algorithms.conv_transpose(x, w, spec, "reference")
     for name in (*TRANSPOSED, "auto"):
         check(f"algorithms {name} vs reference", algorithms.conv_transpose(x, w, spec, name), ref)
-    if shuffle.applies(spec):
-        check("algorithms shuffle vs reference", shuffle.conv_transpose(x, w, spec), ref)
+    for layout in ("channels_first", "channels_last"):
+        check(f"algorithms gemm {layout} vs reference", gemm.conv_transpose(x, w, spec, layout), ref)
 
 
 @settings(max_examples=150, deadline=None)
@@ -79,32 +79,16 @@ def test_every_direct_algorithm_equals_reference(case, seed):
     ref = algorithms.conv(x, w, spec, "reference")
     for name in ("im2col", "fast", "auto"):
         check(f"algorithms conv {name} vs reference", algorithms.conv(x, w, spec, name), ref)
-
-
-@settings(max_examples=40, deadline=None)
-@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 4), st.integers(1, 3), st.integers(0, 2**16))
-def test_shuffle_equals_reference(nd, groups, k, size, seed):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((2, 2 * groups, *(size,) * nd))
-    w = rng.standard_normal((2 * groups, 3, *(k,) * nd))
-    spec, _ = conv_transpose_spec(x.shape, w.shape, stride=k, groups=groups)
-    assert shuffle.applies(spec) and fast.choose_transpose(spec) == "shuffle"
-    check("algorithms shuffle vs reference", shuffle.conv_transpose(x, w, spec),
-          algorithms.conv_transpose(x, w, spec, "reference"))
-
-
-def test_shuffle_refuses_other_specs():
-    spec, _ = conv_transpose_spec((1, 1, 4), (1, 1, 3), stride=2)
-    assert not shuffle.applies(spec)
-    with pytest.raises(ValueError, match="kernel == stride"):
-        shuffle.conv_transpose(np.ones((1, 1, 4)), np.ones((1, 1, 3)), spec)
+    if all(s == 1 for s in spec.stride):
+        check("algorithms conv phase_shift vs reference", fast.conv_by_phase_shift(x, w, spec), ref)
 
 
 @pytest.mark.parametrize("shape, kw, want", [
-    ((8, 64, 8, 8), dict(c_out=32, k=2, stride=2, padding=0), "shuffle"),
-    ((8, 64, 8, 8), dict(c_out=3, k=4, stride=2, padding=1), "gemm"),
-    ((8, 16, 8, 8), dict(c_out=64, k=4, stride=2, padding=1), "subpixel"),
-    ((8, 64, 8, 8), dict(c_out=64, k=3, stride=1, padding=1), "subpixel"),
+    ((2, 64, 8, 8), dict(c_out=32, k=2, stride=2, padding=0), "gemm"),     # k == s: straight writes
+    ((2, 64, 8, 8), dict(c_out=3, k=4, stride=2, padding=1), "gemm"),      # few output channels
+    ((2, 8, 8, 8), dict(c_out=64, k=4, stride=2, padding=1), "subpixel"),  # few input channels
+    ((2, 16, 32, 32), dict(c_out=16, k=3, stride=1, padding=1), "phase_shift"),  # large image
+    ((2, 64, 4, 4), dict(c_out=32, k=4, stride=2, padding=1), "gemm"),     # small image: grid waste
 ])
 def test_planner_choices_and_their_results(shape, kw, want):
     rng = np.random.default_rng(0)
@@ -116,14 +100,29 @@ def test_planner_choices_and_their_results(shape, kw, want):
           algorithms.conv_transpose(x, w, spec, "reference"))
 
 
+def test_direct_planner_uses_phase_shift_for_large_stride1_images():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 8, 48, 48))
+    w = rng.standard_normal((8, 4, 3, 3))
+    spec, _ = conv_spec(x.shape, w.shape, padding=((1, 2), (0, 1)), dilation=(1, 2), groups=2)
+    assert fast.choose_conv(spec) == "phase_shift"
+    check("planner conv phase_shift vs reference", algorithms.conv(x, w, spec, "auto"),
+          algorithms.conv(x, w, spec, "reference"))
+    strided, _ = conv_spec(x.shape, w.shape, stride=2, groups=2)
+    assert fast.choose_conv(strided) == "im2col"
+    with pytest.raises(ValueError, match="stride 1"):
+        fast.stride1_transpose_spec(strided)
+
+
 @pytest.fixture
 def small_tiles(monkeypatch):
     """Temporaries of at most 1 KiB: every batch is cut into many tiles."""
     monkeypatch.setattr(_layout, "TILE_BYTES", 1024)
-    for f in (gemm.prepare, subpixel.prepare, phase_shift.prepare, im2col.prepare, shuffle._tiles):
+    monkeypatch.setattr(_layout, "PARALLEL_BYTES", 0)
+    for f in (gemm.prepare, subpixel.prepare, phase_shift.prepare, im2col.prepare):
         f.cache_clear()
     yield
-    for f in (gemm.prepare, subpixel.prepare, phase_shift.prepare, im2col.prepare, shuffle._tiles):
+    for f in (gemm.prepare, subpixel.prepare, phase_shift.prepare, im2col.prepare):
         f.cache_clear()
 
 
@@ -136,12 +135,11 @@ def test_batch_tiles_and_threads_do_not_change_results(small_tiles, threads):
         for k, s, p in ((3, 2, 1), (2, 2, 0), (4, 3, (2, -1))):
             w = rng.standard_normal((6, 4, k, k))
             spec, _ = conv_transpose_spec(x.shape, w.shape, stride=s, padding=p, groups=2)
-            assert len(gemm.prepare(spec, 7, 8)[1]) > 1  # really tiled
+            assert len(gemm.prepare(spec, 7, 8, threads)[1]) > 1  # really tiled
             ref = algorithms.conv_transpose(x, w, spec, "reference")
             for name in TRANSPOSED:
                 check(f"tiled {name} vs reference", algorithms.conv_transpose(x, w, spec, name), ref)
-            if shuffle.applies(spec):
-                check("tiled shuffle vs reference", shuffle.conv_transpose(x, w, spec), ref)
+            check("tiled gemm channels_last vs reference", gemm.conv_transpose(x, w, spec, "channels_last"), ref)
             wc = rng.standard_normal((4, 3, k, k))
             cs, _ = conv_spec(x.shape, wc.shape, stride=s, padding=1, groups=2)
             check("tiled im2col vs reference", algorithms.conv(x, wc, cs, "im2col"),
@@ -229,3 +227,38 @@ def test_unknown_algorithm_names_the_choices():
     spec, _ = conv_transpose_spec((1, 1, 3), (1, 1, 2))
     with pytest.raises(ValueError, match="gemm"):
         algorithms.conv_transpose(np.ones((1, 1, 3)), np.ones((1, 1, 2)), spec, "nope")
+
+
+def test_bench_lists_the_twelve_cases(capsys):
+    from convt.cli import main
+
+    assert main(["bench", "--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 12 and lines[0].startswith("ae-1") and sum("(quick)" in line for line in lines) == 6
+
+
+@pytest.mark.parametrize("argv, word", [
+    (["bench", "--cases", "nope"], "unknown case"),
+    (["bench", "--peers", "mxnet"], "unknown peer"),
+    (["bench", "--samples", "0"], "--samples"),
+])
+def test_bench_bad_arguments_exit_2(argv, word, capsys):
+    from convt.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert word in err and len(err.strip().splitlines()) == 1
+
+
+def test_bench_suite_times_convt_and_the_floor():
+    from convt import bench
+
+    case = next(c for c in bench.CASES if c.name == "ae-2")
+    (res,) = bench.run_suite([case], samples=2, peers=(), progress=False, pause=0)
+    assert set(res.times) == {"convt", "gemm"} and all(len(v) == 2 and min(v) > 0 for v in res.times.values())
+    assert 0 < res.peak_extra < 10
+    table = bench.format_table([res])
+    assert "| ae-2 |" in table and "GFLOP/s" in table
+    for mode in ("conv", "grad"):
+        (r,) = bench.run_suite([case], mode=mode, samples=1, peers=(), progress=False, pause=0, clock="cpu")
+        assert r.mode == mode and r.median("convt") > 0

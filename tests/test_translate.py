@@ -23,6 +23,8 @@ import convt
 from convt import arithmetic as ar
 from convt.translate import translate
 
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+
 RNG = np.random.default_rng(0)
 CONVENTIONS = ("torch", "tensorflow", "keras", "onnx", "jax")
 FIRST = ("torch", "onnx")  # channels first; the others channels last
@@ -55,7 +57,7 @@ def test_jax_default_kernel_is_flipped_for_everyone_else():
 
 
 def test_refusals():
-    with pytest.raises(convt.ConvError, match="groups=2 is expressible only"):
+    with pytest.raises(convt.ConvError, match="groups=2 is translated only between torch and onnx"):
         translate("torch", "keras", input_size=4, kernel_size=3, groups=2, in_channels=2, out_channels=2)
     with pytest.raises(convt.ConvError, match="target must be one of"):
         translate("torch", "caffe", input_size=4, kernel_size=3)
@@ -74,6 +76,10 @@ def test_command_line_prints_the_code_and_exits_2_on_bad_values():
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
     assert main(["translate", "--to", "jax", "--input", "4,4", "--kernel", "3", "--stride", "2", "--padding", "1",
                  "--output-padding", "1"]) == 0
+    conv = subprocess.run([sys.executable, "-m", "convt", "translate", "--conv", "--convention", "onnx", "--to",
+                           "torch", "--input", "5", "--kernel", "3", "--padding", "2:0"],
+                          capture_output=True, text=True, check=True).stdout
+    assert "torch.nn.Conv1d(1, 1" in conv and "x = torch.nn.functional.pad(x, [2, 0])" in conv
 
 
 # ---------------------------------------------------------------------------
@@ -330,3 +336,148 @@ def test_extra_steps_run_in_the_target_framework(case, target):
 
 NEEDS_EXTRA = {"tf-same-odd": {"torch"}, "jax-legacy-big-pads": {"torch", "tensorflow", "keras", "onnx"},
                "torch-op-above-stride": {"onnx"}, "onnx-output-shape-above-full": set()}
+
+
+# ---------------------------------------------------------------------------
+# Direct convolutions
+# ---------------------------------------------------------------------------
+_JAX_DN = {1: ("NHC", "HIO", "NHC"), 2: ("NHWC", "HWIO", "NHWC"), 3: ("NDHWC", "DHWIO", "NDHWC")}
+
+
+def run_source_direct(conv, x, w, b, layer):
+    """The source framework computes the direct convolution. x canonical; returns canonical."""
+    nd = x.ndim - 2
+    s, d, pad = layer["stride"], layer["dilation"], layer["padding"]
+    if conv == "torch":
+        import torch
+
+        f = getattr(torch.nn.functional, f"conv{nd}d")
+        return f(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b), stride=s, padding=pad,
+                 dilation=d, groups=layer["groups"]).numpy()
+    if conv == "tensorflow":
+        import tensorflow as tf
+
+        tf_pad = pad if isinstance(pad, str) else [[0, 0], *map(list, pad), [0, 0]]
+        y = getattr(tf.nn, f"conv{nd}d")(_layout(conv, x), w, [1, *s, 1], tf_pad, dilations=[1, *d, 1])
+        return _back(conv, np.asarray(y) + b)
+    if conv == "keras":
+        import keras
+
+        y = keras.ops.conv(_layout(conv, x), w, s, pad, dilation_rate=d)
+        return _back(conv, np.asarray(y) + b)
+    if conv == "onnx":
+        from onnx import helper, numpy_helper
+
+        attrs = dict(strides=list(s), dilations=list(d), group=layer["groups"])
+        if isinstance(pad, str):
+            attrs["auto_pad"] = pad
+        else:
+            attrs["pads"] = [p[0] for p in pad] + [p[1] for p in pad]
+        node = helper.make_node("Conv", ["X", "W", "B"], ["Y"], **attrs)
+        return _ort([node], [numpy_helper.from_array(w.astype(np.float32), "W"),
+                             numpy_helper.from_array(b.astype(np.float32), "B")], x)
+    from jax import lax
+
+    y = lax.conv_general_dilated(_layout(conv, x), w, s, pad, rhs_dilation=d, dimension_numbers=_JAX_DN[nd])
+    return _back(conv, np.asarray(y) + b)
+
+
+@st.composite
+def source_direct(draw, source, target):
+    tf_involved = {"tensorflow", "keras"} & {source, target}
+    nd = draw(st.sampled_from([1, 2, 3]))
+    i = tuple(draw(st.lists(st.integers(3, 7), min_size=nd, max_size=nd)))
+    k = tuple(draw(st.lists(st.integers(1, 3), min_size=nd, max_size=nd)))
+    s = tuple(draw(st.lists(st.integers(1, 3), min_size=nd, max_size=nd)))
+    if tf_involved and nd == 3:  # TF 2.21's CPU Conv3D has bugs with strides (test_compat_tensorflow.py:
+        s = (1, 1, 1)  # test_tf_conv3d_batched_unequal_strides, test_tf_conv3d_float64_same_stride_above_kernel_quirk)
+    d = (1,) * nd if tf_involved or max(s) > 1 else tuple(draw(st.lists(st.integers(1, 2), min_size=nd, max_size=nd)))
+    g = draw(st.sampled_from([1, 2])) if {source, target} <= set(FIRST) else 1
+    cin, cout = g * draw(st.integers(1, 2)), g * draw(st.integers(1, 2))
+    if source == "torch":
+        pad = draw(st.sampled_from(["valid", "INTS"] + (["same"] if max(s) == 1 else [])))
+        if pad == "INTS":
+            pad = tuple(draw(st.integers(0, 2)) for _ in range(nd))
+    elif source == "tensorflow":
+        pad = draw(st.sampled_from(["SAME", "VALID"] + (["EXPLICIT"] if nd == 2 else [])))
+        if pad == "EXPLICIT":
+            pad = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(nd))
+    elif source == "keras":
+        pad = draw(st.sampled_from(["same", "valid"]))
+    elif source == "onnx":
+        pad = draw(st.sampled_from(["SAME_UPPER", "SAME_LOWER", "VALID", "PADS"] if max(d) == 1 else ["VALID", "PADS"]))
+        if pad == "PADS":
+            pad = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(nd))
+    else:
+        pad = draw(st.sampled_from(["SAME", "VALID", "PAIRS"]))
+        if pad == "PAIRS":
+            pad = tuple((draw(st.integers(-1, 2)), draw(st.integers(-1, 2))) for _ in range(nd))
+    return i, k, cin, cout, dict(stride=s, dilation=d, groups=g, padding=pad)
+
+
+@pytest.mark.frameworks
+@pytest.mark.parametrize("source, target", PAIRS, ids=[f"{a}-to-{b}" for a, b in PAIRS])
+@settings(max_examples=5)
+@given(data=st.data())
+def test_direct_translation_runs_in_the_target_framework(source, target, data):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if "jax" in (source, target):
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+    i, k, cin, cout, layer = data.draw(source_direct(source, target))
+    try:
+        t = translate(source, target, transposed=False, input_size=i, kernel_size=k, stride=layer["stride"],
+                      dilation=layer["dilation"], padding=layer["padding"], in_channels=cin, out_channels=cout,
+                      groups=layer["groups"])
+    except convt.ConvError:  # an empty output
+        return
+    g = layer["groups"]
+    x, b = rand(2, cin, *i), rand(cout)
+    w = rand(cout, cin // g, *k) if source in FIRST else rand(*k, cin // g, cout)
+    want = run_source_direct(source, x, w, b, layer)
+    got = run_target_code(t, x, w, b)
+    f32 = {"onnx", "keras"} & {source, target}
+    check(f"translate-conv/{source}->{target}", got, want, 1e-5 if f32 else 1e-12)
+
+
+DIRECT_EXTRA = {
+    # TF SAME with a stride and an odd total: PyTorch pads symmetrically only (and refuses "same" with a stride)
+    "tf-same-stride-2": ("tensorflow", dict(input_size=(6, 5), kernel_size=(3, 2), stride=(2, 1), padding="SAME")),
+    # JAX's negative padding crops the input; where the target's layer would pad that side, it must not
+    "jax-negative-pads": ("jax", dict(input_size=(3, 4), kernel_size=(1, 2), stride=(1, 2),
+                                      padding=((1, 1), (1, -1)))),
+    # ONNX asymmetric pads
+    "onnx-asymmetric": ("onnx", dict(input_size=(5,), kernel_size=(3,), padding=((2, 0),))),
+}
+DIRECT_NEEDS_EXTRA = {"tf-same-stride-2": {"torch"}, "jax-negative-pads": {"torch", "tensorflow", "keras", "onnx"},
+                      "onnx-asymmetric": {"torch", "tensorflow", "keras"}}
+
+
+def test_direct_translation_structure():
+    t = translate("tensorflow", "torch", transposed=False, input_size=6, kernel_size=3, stride=2, padding="SAME")
+    assert t.spec.pads == ((0, 1),) and t.extra == ((0, 1),) and t.params["padding"] == "valid"
+    assert "x = torch.nn.functional.pad(x, [0, 1])  # the extra step: zero-pad the input" in t.code
+    t = translate("torch", "onnx", transposed=False, input_size=6, kernel_size=3, padding=1, groups=2,
+                  in_channels=2, out_channels=4)
+    assert t.exact and t.params["pads"] == [1, 1] and t.params["group"] == 2
+
+
+@pytest.mark.frameworks
+@pytest.mark.parametrize("target", CONVENTIONS)
+@pytest.mark.parametrize("case", sorted(DIRECT_EXTRA))
+def test_direct_extra_steps_run_in_the_target_framework(case, target):
+    source, kw = DIRECT_EXTRA[case]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    nd = len(kw["input_size"])
+    t = translate(source, target, transposed=False, **kw, in_channels=2, out_channels=3)
+    assert t.exact == (target not in DIRECT_NEEDS_EXTRA[case])
+    layer = dict(stride=kw.get("stride", (1,) * nd), dilation=(1,) * nd, groups=1, padding=kw["padding"])
+    x, b = rand(2, 2, *kw["input_size"]), rand(3)
+    w = rand(3, 2, *kw["kernel_size"]) if source in FIRST else rand(*kw["kernel_size"], 2, 3)
+    want = run_source_direct(source, x, w, b, layer)
+    check(f"translate-conv/{source}->{target}", run_target_code(t, x, w, b), want,
+          1e-5 if {"onnx", "keras"} & {source, target} else 1e-12)

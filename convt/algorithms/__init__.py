@@ -10,11 +10,10 @@ pick the algorithm.
 - ``reference``: the definitions, the oracle.
 - ``zero_insertion``: the seed's picture (transposed only).
 - ``fast``: the planner, the default ("auto"): picks one of the below per shape.
-- ``gemm``: GEMM + col2im (transposed), batch-tiled, threaded adds.
+- ``gemm``: GEMM + col2im (transposed), batch-tiled, phase by phase, threaded; with a
+  kernel no larger than the stride (U-Net's k == s) one product, each phase written straight.
 - ``subpixel``: phase decomposition, one dense product per output phase (transposed).
 - ``phase_shift``: the phases again, one product per tap on a shifted flat view, no im2col.
-- ``shuffle``: kernel == stride without crop, one product + reshape (transposed;
-  only for those specs, so it is not in the table: "fast" picks it).
 - ``im2col``: im2col + one product per batch tile (direct).
 
 :func:`set_num_threads` sets how many threads the memory-bound stages use.
@@ -27,16 +26,15 @@ from types import ModuleType
 import numpy as np
 
 from ..spec import ConvSpec
-from . import fast, gemm, im2col, phase_shift, reference, shuffle, subpixel, zero_insertion
+from . import fast, gemm, im2col, phase_shift, reference, subpixel, zero_insertion
 from ._common import fold_by_mode, pad_by_mode
 from ._threads import num_threads, set_num_threads
 
 __all__ = [
-    "CONV_ALGORITHMS", "TRANSPOSE_ALGORITHMS", "conv", "conv_transpose", "num_threads", "set_num_threads", "shuffle",
+    "CONV_ALGORITHMS", "TRANSPOSE_ALGORITHMS", "conv", "conv_transpose", "num_threads", "set_num_threads",
 ]
 
 CONV_ALGORITHMS: dict[str, ModuleType] = {"fast": fast, "im2col": im2col, "reference": reference}
-#: every entry takes every spec; ``shuffle`` (k == s, no crop only) is reached through "fast"
 TRANSPOSE_ALGORITHMS: dict[str, ModuleType] = {
     "fast": fast, "gemm": gemm, "subpixel": subpixel, "phase_shift": phase_shift,
     "reference": reference, "zero_insertion": zero_insertion,

@@ -9,28 +9,75 @@ the same pass.
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 
 from . import _threads
 
-__all__ = ["TILE_BYTES", "batch_tiles", "channel_major", "pieces_for"]
+__all__ = ["PARALLEL_BYTES", "TILE_BYTES", "Tiles", "batch_tiles", "channel_major", "clear_workspaces", "pieces_for", "workspace"]
 
 #: bytes of the largest temporary a batch tile may need (perf.md: ~4 MiB)
 TILE_BYTES = 4 << 20
+#: below this many bytes of temporaries a call runs on one thread, BLAS included
+PARALLEL_BYTES = 1 << 20
 
 
-def batch_tiles(n: int, per_image_bytes: int, budget: int | None = None) -> list[tuple[int, int]]:
-    """Split the batch into tiles whose temporaries stay near ``budget`` bytes.
+_spaces: dict[tuple[int, str], np.ndarray] = {}
+
+
+def workspace(name: str, shape, dtype) -> np.ndarray:
+    """A scratch array for one stage, reused from call to call (per thread, per ``name``).
+
+    Fresh large allocations cost page faults (perf.md: 4-5 us per page), so the
+    temporaries of a tile live in buffers that only grow (a few tiles' worth,
+    ~``TILE_BYTES`` each, per thread; :func:`clear_workspaces` frees them).
+    Never returned to a caller: a result is always a new array.
+
+    >>> a = workspace("doc", (2, 3), np.float32); b = workspace("doc", (3,), np.float32)
+    >>> np.shares_memory(a, b), a.shape, b.dtype
+    (True, (2, 3), dtype('float32'))
+    """
+    dtype = np.dtype(dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    key = (threading.get_ident(), name)
+    buf = _spaces.get(key)
+    if buf is None or buf.nbytes < nbytes:
+        _spaces[key] = None  # free the old buffer before allocating its successor
+        buf = _spaces[key] = np.empty(max(nbytes, 64), dtype=np.uint8)
+    return buf[:nbytes].view(dtype).reshape(shape)
+
+
+def clear_workspaces() -> int:
+    """Free every scratch buffer; returns the bytes released."""
+    freed = sum(b.nbytes for b in _spaces.values() if b is not None)
+    _spaces.clear()
+    return freed
+
+
+class Tiles(list):
+    """The ``(start, stop)`` batch tiles of a call; ``small``: too little work to share."""
+
+    small = False
+
+
+def batch_tiles(n: int, per_image_bytes: int, budget: int | None = None, at_least: int = 1) -> Tiles:
+    """Split the batch into tiles whose temporaries stay near ``budget`` bytes (``at_least`` tiles).
 
     >>> batch_tiles(10, 1 << 20, 4 << 20)
     [(0, 4), (4, 8), (8, 10)]
+    >>> batch_tiles(4, 1 << 20, at_least=2)
+    [(0, 2), (2, 4)]
     """
     budget = TILE_BYTES if budget is None else budget
+    if n * per_image_bytes < PARALLEL_BYTES:  # too little work to share: one tile, one thread
+        tiles = Tiles([(0, n)])
+        tiles.small = True
+        return tiles
     nb = max(1, min(n, budget // max(per_image_bytes, 1)))
-    tiles = math.ceil(n / nb)
+    tiles = max(math.ceil(n / nb), min(at_least, n))
     nb = math.ceil(n / tiles)  # even tiles
-    return [(a, min(a + nb, n)) for a in range(0, n, nb)]
+    return Tiles((a, min(a + nb, n)) for a in range(0, n, nb))
 
 
 def pieces_for(*sizes: int) -> tuple[int, list[tuple[int, int]]]:
@@ -39,8 +86,11 @@ def pieces_for(*sizes: int) -> tuple[int, list[tuple[int, int]]]:
     return axis, _threads.chunks(sizes[axis], _threads.num_threads())
 
 
-def channel_major(x: np.ndarray, groups: int, pads) -> np.ndarray:
-    """``(nb, C, *i)`` -> ``(G, C/G, nb, *padded)``, zero-padded (negative: cropped) by ``pads``."""
+def channel_major(x: np.ndarray, groups: int, pads, name: str | None = None) -> np.ndarray:
+    """``(nb, C, *i)`` -> ``(G, C/G, nb, *padded)``, zero-padded (negative: cropped) by ``pads``.
+
+    With ``name`` the result lives in that :func:`workspace`.
+    """
     nb, c = x.shape[:2]
     sp = x.shape[2:]
     xt = x.reshape(nb, groups, c // groups, *sp)
@@ -54,6 +104,8 @@ def channel_major(x: np.ndarray, groups: int, pads) -> np.ndarray:
         src.append(slice(max(-lo, 0), n - max(-hi, 0)))
         dst.append(slice(max(lo, 0), max(lo, 0) + max(n - max(-lo, 0) - max(-hi, 0), 0)))
         padded = padded or lo > 0 or hi > 0
-    out = (np.zeros if padded else np.empty)(shape, dtype=x.dtype)
+    out = np.empty(shape, dtype=x.dtype) if name is None else workspace(name, shape, x.dtype)
+    if padded:
+        out.fill(0)
     out[tuple(dst)] = xt[tuple(src)]
     return out

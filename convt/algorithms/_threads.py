@@ -10,19 +10,21 @@ makes convt single-threaded too.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-__all__ = ["chunks", "num_threads", "parallel", "set_num_threads"]
+__all__ = ["blas_threads", "chunks", "num_threads", "parallel", "run_tiles", "set_num_threads"]
 
 _setting: int | None = None
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 _lock = threading.Lock()
 _blas: Any = False  # False: not looked up yet; None: none found
+_local = threading.local()  # .inner: this thread already runs one of several tiles
 
 
 def set_num_threads(n: int | None) -> None:
@@ -64,7 +66,9 @@ def _blas_threads() -> int | None:
 
 
 def num_threads() -> int:
-    """The number of threads the memory-bound stages use now."""
+    """The number of threads the memory-bound stages use now (1 inside a tile worker)."""
+    if getattr(_local, "inner", False):
+        return 1
     n = _setting if _setting is not None else _default()
     blas = _blas_threads()
     return max(1, min(n, blas) if blas else n)
@@ -104,3 +108,49 @@ def parallel(fn: Callable[[tuple[int, int]], None], pieces: Sequence[tuple[int, 
     fn(pieces[0])
     for f in futures:
         f.result()
+
+
+@contextlib.contextmanager
+def blas_threads(n: int) -> Iterator[None]:
+    """Run the block with the BLAS library using at most ``n`` threads (restored after)."""
+    old = _blas_threads()
+    if old is None or old <= n:
+        yield
+        return
+    _blas.set_num_threads(n)
+    try:
+        yield
+    finally:
+        _blas.set_num_threads(old)
+
+
+def run_tiles(fn: Callable[[tuple[int, int]], None], tiles: Sequence[tuple[int, int]], small: bool = False) -> None:
+    """Run ``fn`` on every batch tile: with several threads, whole tiles run side by side.
+
+    ``small``: the whole call is little work; it runs on this thread, BLAS too.
+
+    Each worker then does a tile's product and its memory-bound stages on
+    one core, with BLAS held to one thread: no BLAS worker spins on the core
+    a copy or an add needs, and both cores stay busy through every stage.
+    """
+    t = num_threads()
+    if small:
+        with blas_threads(1):  # waking BLAS threads costs more than a small product
+            fn(tiles[0])
+        return
+    if t <= 1 or len(tiles) < 2:
+        for tile in tiles:
+            fn(tile)
+        return
+    shares = [tiles[i::t] for i in range(min(t, len(tiles)))]
+
+    def work(piece: tuple[int, int]) -> None:
+        _local.inner = True
+        try:
+            for tile in shares[piece[0]]:
+                fn(tile)
+        finally:
+            _local.inner = False
+
+    with blas_threads(1):
+        parallel(work, [(i, i + 1) for i in range(len(shares))])

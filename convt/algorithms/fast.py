@@ -1,16 +1,25 @@
 """The planner: the fastest exact algorithm for each shape (the default, "auto").
 
-Transposed convolution, per spec (the choice is cached per shape):
+Transposed convolution, per spec (the choice is cached per shape). The
+memory-bound stage, not the product, decides (perf.md, docs/perf-notes.md):
+GEMM + col2im moves ``T * C_out`` values per input pixel, sub-pixel's im2col
+``T * C_in``, the shifted-view phases ``(T_r - 1) * C_out`` adds plus the
+products wasted on the padded grid. In order:
 
-1. ``shuffle`` when kernel == stride, dilation 1 and no crop: no overlap,
-   so one product and one interleaving copy.
-2. Otherwise the cheaper of the two methods that never multiply an inserted
-   zero, by the values their memory-bound stage moves per input pixel
-   (perf.md): GEMM + col2im scatters ``T * C_out`` values with a read-add-
-   write each, sub-pixel copies ``T * C_in``. So ``gemm`` when
-   ``C_out * ADD_COST < C_in``, else ``subpixel``.
+1. ``gemm`` when every phase has one tap (kernel <= stride, e.g. U-Net's
+   k == s): one product, each phase written straight into the output.
+2. ``gemm`` when ``4 * C_out <= C_in`` (per group): the col2im is cheap.
+3. ``subpixel`` when ``4 * C_in <= C_out``: the im2col is cheap, and the
+   stacked taps make a deep product.
+4. ``phase_shift`` when the padded grid wastes at most ``MAX_WASTE`` of the
+   products (large images, 1-D signals): no im2col, no col2im.
+5. ``gemm`` otherwise (its col2im runs channels-last when the output
+   channels outnumber a phase row: :func:`convt.algorithms.gemm.channels_last`).
 
-Direct convolution: ``im2col`` (threaded gather, one product per batch tile).
+Direct convolution: with stride 1, the transposed convolution of the flipped
+kernel (crop :func:`convt.arithmetic.stride1_transpose_crop`) whenever the
+rules above send that to ``phase_shift``; otherwise ``im2col`` (threaded
+gather, one product per batch tile).
 """
 
 from __future__ import annotations
@@ -19,13 +28,17 @@ import functools
 
 import numpy as np
 
+from .. import arithmetic as ar
 from ..spec import ConvSpec
-from . import gemm, im2col, shuffle, subpixel
+from . import gemm, im2col, phase_shift, subpixel
 
-__all__ = ["ADD_COST", "choose_transpose", "conv", "conv_transpose"]
+__all__ = [
+    "MAX_WASTE", "choose_conv", "choose_transpose", "conv", "conv_by_phase_shift", "conv_transpose",
+    "stride1_transpose_spec",
+]
 
-#: how many times more a col2im add costs than an im2col copy, per value
-ADD_COST = 1.0
+#: the largest share of extra products (padded grid / needed) phase_shift may compute
+MAX_WASTE = 1.15
 
 
 @functools.lru_cache(maxsize=1024)
@@ -34,18 +47,27 @@ def choose_transpose(spec: ConvSpec) -> str:
 
     >>> from convt.spec import conv_transpose_spec
     >>> choose_transpose(conv_transpose_spec((8, 64, 32, 32), (64, 32, 2, 2), stride=2)[0])
-    'shuffle'
-    >>> choose_transpose(conv_transpose_spec((8, 64, 32, 32), (64, 3, 4, 4), stride=2, padding=1)[0])
     'gemm'
+    >>> choose_transpose(conv_transpose_spec((8, 4, 32, 32), (4, 64, 4, 4), stride=2, padding=1)[0])
+    'subpixel'
+    >>> choose_transpose(conv_transpose_spec((4, 512, 256), (512, 256, 16), stride=8, padding=4)[0])
+    'phase_shift'
     """
-    if shuffle.applies(spec):
-        return "shuffle"
     cg = spec.in_channels // spec.groups
     mg = spec.out_channels // spec.groups
-    return "gemm" if mg * ADD_COST < cg else "subpixel"
+    if all(k * d <= s for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation)):
+        return "gemm"
+    if 4 * mg <= cg:
+        return "gemm"
+    if 4 * cg <= mg:
+        return "subpixel"
+    if phase_shift.waste(spec) <= MAX_WASTE:
+        return "phase_shift"
+    return "gemm"
 
 
-_TRANSPOSE = {"shuffle": shuffle.conv_transpose, "gemm": gemm.conv_transpose, "subpixel": subpixel.conv_transpose}
+_TRANSPOSE = {"gemm": gemm.conv_transpose, "subpixel": subpixel.conv_transpose,
+              "phase_shift": phase_shift.conv_transpose}
 
 
 def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
@@ -53,6 +75,48 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     return _TRANSPOSE[choose_transpose(spec)](x, w, spec)
 
 
+@functools.lru_cache(maxsize=1024)
+def stride1_transpose_spec(spec: ConvSpec) -> ConvSpec:
+    """A stride-1 direct spec as the transposed spec that, with the flipped kernel, computes it.
+
+    >>> from convt.spec import conv_spec
+    >>> stride1_transpose_spec(conv_spec((16, 64, 32, 32), (64, 64, 3, 3), padding=1)[0]).pads
+    ((1, 1), (1, 1))
+    """
+    if any(s != 1 for s in spec.stride):
+        raise ValueError(f"stride1_transpose_spec needs stride 1 on every axis, got {spec.stride}")
+    pads = tuple(ar.stride1_transpose_crop(k, d, lo, hi)
+                 for k, d, (lo, hi) in zip(spec.kernel_size, spec.dilation, spec.pads))
+    return ConvSpec(True, spec.in_channels, spec.out_channels, spec.groups, spec.input_size, spec.kernel_size,
+                    spec.stride, spec.dilation, pads, spec.output_size)
+
+
+@functools.lru_cache(maxsize=1024)
+def choose_conv(spec: ConvSpec) -> str:
+    """The algorithm the planner runs for a direct spec: "phase_shift" or "im2col".
+
+    >>> from convt.spec import conv_spec
+    >>> choose_conv(conv_spec((16, 64, 32, 32), (64, 64, 3, 3), padding=1)[0])
+    'phase_shift'
+    >>> choose_conv(conv_spec((16, 64, 32, 32), (64, 64, 3, 3), stride=2, padding=1)[0])
+    'im2col'
+    """
+    if any(s != 1 for s in spec.stride):
+        return "im2col"
+    return "phase_shift" if choose_transpose(stride1_transpose_spec(spec)) == "phase_shift" else "im2col"
+
+
+def conv_by_phase_shift(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    """A stride-1 direct convolution as ``phase_shift`` on the flipped, regrouped kernel."""
+    g, nd = spec.groups, spec.nd
+    mg, cg = spec.out_channels // g, spec.in_channels // g
+    flip = (Ellipsis, *(slice(None, None, -1),) * nd)
+    wt = w.reshape(g, mg, cg, *spec.kernel_size).swapaxes(1, 2)[flip].reshape(g * cg, mg, *spec.kernel_size)
+    return phase_shift.conv_transpose(x, wt, stride1_transpose_spec(spec))
+
+
 def conv(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
-    """Direct convolution (im2col, one product per batch tile)."""
+    """Direct convolution by the algorithm :func:`choose_conv` picks."""
+    if choose_conv(spec) == "phase_shift":
+        return conv_by_phase_shift(x, w, spec)
     return im2col.conv(x, w, spec)

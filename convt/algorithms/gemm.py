@@ -25,13 +25,13 @@ import numpy as np
 from .. import arithmetic as ar
 from ..spec import ConvSpec
 from . import _threads
-from ._layout import batch_tiles, channel_major, pieces_for
+from ._layout import batch_tiles, channel_major, pieces_for, workspace
 
 __all__ = ["conv_transpose", "prepare"]
 
 
 @functools.lru_cache(maxsize=512)
-def prepare(spec: ConvSpec, n: int, itemsize: int):
+def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1):
     """Per shape: per phase its output slices, sizes and (tap, source, buffer window) entries; tiles."""
     axes = list(zip(spec.input_size, spec.kernel_size, spec.stride, spec.dilation, spec.pads, spec.output_size))
     per_axis = [[(r, *ar.phase_taps(i, k, s, d, cb, o, r)) for r in range(min(s, o))]
@@ -51,45 +51,96 @@ def prepare(spec: ConvSpec, n: int, itemsize: int):
         entries.sort(key=lambda e: not e[3])  # a full-window tap first: it initialises the buffer
         phases.append((dst, counts, tuple(entries)))
     cols_per_image = math.prod(spec.kernel_size) * spec.out_channels * math.prod(spec.input_size) * itemsize
-    return tuple(phases), batch_tiles(n, cols_per_image)
+    return tuple(phases), batch_tiles(n, cols_per_image, at_least=threads)
 
 
-def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
-    """Transposed convolution by one product per batch tile and a threaded, phase-wise col2im."""
-    n, groups = x.shape[0], spec.groups
+def channels_last(spec: ConvSpec) -> bool:
+    """Whether the col2im runs with output channels innermost (their run is longer than a phase row).
+
+    With one tap per phase (kernel <= stride) the phases are copied straight
+    and the output's own order (channels first) is kept.
+
+    >>> from convt.spec import conv_transpose_spec
+    >>> channels_last(conv_transpose_spec((2, 512, 4, 4), (512, 256, 4, 4), stride=2, padding=1)[0])
+    True
+    """
+    if all(k * d <= s for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation)):
+        return False  # one tap per phase: written straight, the spatial order is the output's
+    row = -(-spec.output_size[-1] // spec.stride[-1])
+    return spec.out_channels // spec.groups >= 2 * row
+
+
+def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, layout: str | None = None) -> np.ndarray:
+    """Transposed convolution by one product per batch tile and a threaded, phase-wise col2im.
+
+    ``layout`` ("channels_first" or "channels_last", default: :func:`channels_last`
+    decides) is the order of the column buffer the col2im reads: spatial axes
+    innermost, or output channels innermost.
+    """
+    n, groups, nd = x.shape[0], spec.groups, spec.nd
     cg, mg = spec.in_channels // groups, spec.out_channels // groups
     ntaps = math.prod(spec.kernel_size)
-    phases, tiles = prepare(spec, n, x.dtype.itemsize)
+    phases, tiles = prepare(spec, n, x.dtype.itemsize, _threads.num_threads())
+    last = channels_last(spec) if layout is None else layout == "channels_last"
     dtype = np.result_type(x, w)
-    wm = w.reshape(groups, cg, mg, ntaps).transpose(0, 3, 2, 1).reshape(groups, ntaps * mg, cg)
+    if last:
+        wm = w.reshape(groups, cg, mg, ntaps).transpose(0, 1, 3, 2).reshape(groups, cg, ntaps * mg)
+    else:
+        wm = w.reshape(groups, cg, mg, ntaps).transpose(0, 3, 2, 1).reshape(groups, ntaps * mg, cg)
     empty_phase = any(not entries for _, _, entries in phases)
+    max_count = max(math.prod(counts) for _, counts, _ in phases)
     out = (np.zeros if empty_phase else np.empty)((n, groups, mg, *spec.output_size), dtype=dtype)
-    for n0, n1 in tiles:
+    def tile(nr: tuple[int, int]) -> None:
+        n0, n1 = nr
         nb = n1 - n0
-        xm = channel_major(x[n0:n1], groups, ((0, 0),) * spec.nd).reshape(groups, cg, -1)
-        cols = np.matmul(wm, xm).reshape(groups, ntaps, mg, nb, *spec.input_size)
+        if last:
+            # (nb, G, Cg, *i) -> (G, nb*P, Cg) @ (G, Cg, T*Mg) -> (G, nb, *i, T, Mg), viewed (G, T, Mg, nb, *i)
+            pix = nb * math.prod(spec.input_size)
+            xl = workspace("gemm.x", (groups, nb, pix // nb, cg), x.dtype)
+            np.copyto(xl, x[n0:n1].reshape(nb, groups, cg, -1).transpose(1, 0, 3, 2))
+            cols = np.matmul(xl.reshape(groups, pix, cg), wm, out=workspace("gemm.cols", (groups, pix, ntaps * mg), dtype))
+            cols = cols.reshape(groups, nb, *spec.input_size, ntaps, mg)
+            cols = cols.transpose(0, nd + 2, nd + 3, 1, *range(2, nd + 2))
+        else:
+            xm = channel_major(x[n0:n1], groups, ((0, 0),) * nd, "gemm.x").reshape(groups, cg, -1)
+            cols = np.matmul(wm, xm, out=workspace("gemm.cols", (groups, ntaps * mg, xm.shape[2]), dtype))
+            cols = cols.reshape(groups, ntaps, mg, nb, *spec.input_size)
         ov = np.moveaxis(out[n0:n1], 0, 2)  # (G, Mg, nb, *o) view
         axis, pieces = pieces_for(mg, nb)
 
-        def col2im(piece: tuple[int, int], cols=cols, ov=ov, axis=axis) -> None:
+        def col2im(piece: tuple[int, int], cols=cols, ov=ov, axis=axis, nb=nb) -> None:
             part = [slice(None), slice(None)]
             part[axis] = slice(*piece)
+            lead = (slice(None), *part)
+            sizes = [groups, mg, nb]
+            sizes[axis + 1] = piece[1] - piece[0]
+            store = workspace("gemm.acc", (math.prod(sizes) * max_count,), cols.dtype)  # every phase's buffer
             for dst, counts, entries in phases:
                 if not entries:
                     continue
-                lead = (slice(None), *part)
-                sizes = [groups, mg, nb]
-                sizes[axis + 1] = piece[1] - piece[0]
-                tap, src, buf, full = entries[0]
-                if full:
-                    acc = cols[(slice(None), tap, *part, *src)].copy()
-                    rest = entries[1:]
+                srcs = [(cols[(slice(None), tap, *part, *src)], buf, full) for tap, src, buf, full in entries]
+                if len(srcs) == 1 and srcs[0][2]:  # one tap feeds the whole phase: write it straight
+                    ov[(*lead, *dst)] = srcs[0][0]
+                    continue
+                if last:  # the buffer in the same order as the columns: (G, nb, *counts, Mg)
+                    acc = store[:math.prod(sizes) * math.prod(counts)].reshape(
+                        sizes[0], sizes[2], *counts, sizes[1])
+                    acc = acc.transpose(0, nd + 2, 1, *range(2, nd + 2))
                 else:
-                    acc = np.zeros((*sizes, *counts), dtype=cols.dtype)
-                    rest = entries
-                for tap, src, buf, _ in rest:
-                    acc[(Ellipsis, *buf)] += cols[(slice(None), tap, *part, *src)]
+                    acc = store[:math.prod(sizes) * math.prod(counts)].reshape(*sizes, *counts)
+                if len(srcs) > 1 and srcs[0][2] and srcs[1][2]:
+                    np.add(srcs[0][0], srcs[1][0], out=acc)
+                    rest = srcs[2:]
+                elif srcs[0][2]:
+                    np.copyto(acc, srcs[0][0])
+                    rest = srcs[1:]
+                else:
+                    acc.fill(0)
+                    rest = srcs
+                for src, buf, _ in rest:
+                    acc[(Ellipsis, *buf)] += src
                 ov[(*lead, *dst)] = acc
 
         _threads.parallel(col2im, pieces)
+    _threads.run_tiles(tile, tiles, small=getattr(tiles, "small", False))
     return out.reshape(n, spec.out_channels, *spec.output_size)

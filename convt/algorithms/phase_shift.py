@@ -25,13 +25,14 @@ import numpy as np
 
 from .. import arithmetic as ar
 from ..spec import ConvSpec
-from ._layout import batch_tiles, channel_major
+from . import _threads
+from ._layout import batch_tiles, channel_major, workspace
 
 __all__ = ["conv_transpose", "prepare", "waste"]
 
 
 @functools.lru_cache(maxsize=512)
-def prepare(spec: ConvSpec, n: int, itemsize: int):
+def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1):
     """Per shape: the padding, the padded grid, each phase's taps and flat shifts, the tiles."""
     axes = list(zip(spec.input_size, spec.kernel_size, spec.stride, spec.dilation, spec.pads, spec.output_size))
     pads = [ar.phase_padding(i, k, s, d, cb, o) for i, k, s, d, (cb, _), o in axes]
@@ -50,12 +51,12 @@ def prepare(spec: ConvSpec, n: int, itemsize: int):
         tail = max([tail, *shifts])
         phases.append((dst, counts, tuple(taps), tuple(shifts)))
     per_image = (spec.in_channels + 2 * spec.out_channels) * math.prod(grid) * itemsize
-    return tuple(map(tuple, pads)), tuple(grid), tail, phases, batch_tiles(n, per_image)
+    return tuple(map(tuple, pads)), tuple(grid), tail, phases, batch_tiles(n, per_image, at_least=threads)
 
 
 def waste(spec: ConvSpec) -> float:
     """Products computed over the padded grid / the products the phases need (>= 1)."""
-    pads, grid, _, phases, _ = prepare(spec, 1, 8)
+    _, grid, _, phases, _ = prepare(spec, 1, 8)
     need = sum(len(taps) * math.prod(counts) for _, counts, taps, _ in phases)
     done = sum(len(taps) for _, _, taps, _ in phases) * math.prod(grid)
     return done / max(need, 1)
@@ -65,20 +66,21 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """Transposed convolution: per output phase, one product per tap on a shifted flat view."""
     n, groups = x.shape[0], spec.groups
     cg, mg = spec.in_channels // groups, spec.out_channels // groups
-    pads, grid, tail, phases, tiles = prepare(spec, n, x.dtype.itemsize)
+    pads, grid, tail, phases, tiles = prepare(spec, n, x.dtype.itemsize, _threads.num_threads())
     dtype = np.result_type(x, w)
     ntaps = math.prod(spec.kernel_size)
     wt = np.ascontiguousarray(w.reshape(groups, cg, mg, ntaps).transpose(3, 0, 2, 1))  # (T, G, Mg, Cg)
     empty_phase = any(not taps for _, _, taps, _ in phases)
     out = (np.zeros if empty_phase else np.empty)((n, groups, mg, *spec.output_size), dtype=dtype)
-    for n0, n1 in tiles:
+    def tile(nr: tuple[int, int]) -> None:
+        n0, n1 = nr
         nb = n1 - n0
         length = nb * math.prod(grid)
-        flat = np.empty((groups, cg, length + tail), dtype=x.dtype)
+        flat = workspace("phase_shift.x", (groups, cg, length + tail), x.dtype)
         flat[..., length:] = 0
-        flat[..., :length].reshape(groups, cg, nb, *grid)[...] = channel_major(x[n0:n1], groups, pads)
-        acc = np.empty((groups, mg, length), dtype=dtype)
-        tmp = np.empty_like(acc) if any(len(t) > 1 for _, _, t, _ in phases) else None
+        flat[..., :length].reshape(groups, cg, nb, *grid)[...] = channel_major(x[n0:n1], groups, pads, "phase_shift.xp")
+        acc = workspace("phase_shift.acc", (groups, mg, length), dtype)
+        tmp = workspace("phase_shift.tmp", (groups, mg, length), dtype)
         ov = np.moveaxis(out[n0:n1], 0, 2)  # (G, Mg, nb, *o) view
         for dst, counts, taps, shifts in phases:
             if not taps:
@@ -89,4 +91,5 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
                     acc += tmp
             valid = acc.reshape(groups, mg, nb, *grid)[(Ellipsis, *(slice(0, c) for c in counts))]
             ov[(slice(None), slice(None), slice(None), *dst)] = valid
+    _threads.run_tiles(tile, tiles, small=getattr(tiles, "small", False))
     return out.reshape(n, spec.out_channels, *spec.output_size)

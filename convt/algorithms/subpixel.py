@@ -24,13 +24,13 @@ import numpy as np
 from .. import arithmetic as ar
 from ..spec import ConvSpec
 from . import _threads
-from ._layout import batch_tiles, channel_major, pieces_for
+from ._layout import batch_tiles, channel_major, pieces_for, workspace
 
 __all__ = ["conv_transpose", "prepare"]
 
 
 @functools.lru_cache(maxsize=512)
-def prepare(spec: ConvSpec, n: int, itemsize: int):
+def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1):
     """Per shape: the padding, and per phase its output slices, sizes, taps and input windows."""
     axes = list(zip(spec.input_size, spec.kernel_size, spec.stride, spec.dilation, spec.pads, spec.output_size))
     pads = tuple(ar.phase_padding(i, k, s, d, cb, o) for i, k, s, d, (cb, _), o in axes)
@@ -46,14 +46,14 @@ def prepare(spec: ConvSpec, n: int, itemsize: int):
         phases.append((dst, counts, taps, windows))
         biggest = max(biggest, len(windows) * math.prod(counts))
     per_image = (biggest * spec.in_channels + spec.out_channels * math.prod(spec.output_size)) * itemsize
-    return pads, phases, batch_tiles(n, per_image)
+    return pads, phases, batch_tiles(n, per_image, at_least=threads)
 
 
 def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """Transposed convolution: one im2col and one dense product per output phase."""
     n, groups = x.shape[0], spec.groups
     cg, mg = spec.in_channels // groups, spec.out_channels // groups
-    pads, phases, tiles = prepare(spec, n, x.dtype.itemsize)
+    pads, phases, tiles = prepare(spec, n, x.dtype.itemsize, _threads.num_threads())
     dtype = np.result_type(x, w)
     wg = w.reshape(groups, cg, mg, *spec.kernel_size)
     subkernels = []
@@ -66,14 +66,15 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
             subkernels.append(None)
     empty_phase = any(s is None for s in subkernels)
     out = (np.zeros if empty_phase else np.empty)((n, groups, mg, *spec.output_size), dtype=dtype)
-    for n0, n1 in tiles:
+    def tile(nr: tuple[int, int]) -> None:
+        n0, n1 = nr
         nb = n1 - n0
-        xp = channel_major(x[n0:n1], groups, pads)
+        xp = channel_major(x[n0:n1], groups, pads, "subpixel.x")
         ov = np.moveaxis(out[n0:n1], 0, 2)  # (G, Mg, nb, *o) view
         for (dst, counts, _, windows), sub in zip(phases, subkernels):
             if sub is None:
                 continue
-            cols = np.empty((groups, len(windows), cg, nb, *counts), dtype=x.dtype)
+            cols = workspace("subpixel.cols", (groups, len(windows), cg, nb, *counts), x.dtype)
             axis, pieces = pieces_for(len(windows), cg)
 
             def gather(piece: tuple[int, int], cols=cols, xp=xp, windows=windows, axis=axis) -> None:
@@ -86,6 +87,8 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
                         cols[:, u, c] = xp[(slice(None), c, slice(None), *win)]
 
             _threads.parallel(gather, pieces)
-            res = np.matmul(sub, cols.reshape(groups, len(windows) * cg, -1))
+            cols = cols.reshape(groups, len(windows) * cg, -1)
+            res = np.matmul(sub, cols, out=workspace("subpixel.res", (groups, mg, cols.shape[2]), dtype))
             ov[(slice(None), slice(None), slice(None), *dst)] = res.reshape(groups, mg, nb, *counts)
+    _threads.run_tiles(tile, tiles, small=getattr(tiles, "small", False))
     return out.reshape(n, spec.out_channels, *spec.output_size)

@@ -8,7 +8,7 @@ HELP = "time convt against PyTorch, ONNX Runtime and JAX on 12 real layers (inte
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--quick", action="store_true", help="only the 5-case subset")
+    p.add_argument("--quick", action="store_true", help="only the 6-case subset (marked in --list)")
     p.add_argument("--cases", metavar="NAMES", default=None,
                    help="comma-separated case names (default: all; see --list)")
     p.add_argument("--list", action="store_true", help="list the cases and exit")
@@ -20,6 +20,9 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="comma-separated peers among torch, ort, jax (default: all installed)")
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="threads for the peers (default: the CPUs available)")
+    p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                   help="wall: wall-clock time, every implementation on all its threads (default); cpu: "
+                        "CPU time with every implementation on one thread (stable on a shared machine)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
@@ -49,9 +52,15 @@ def run(args: argparse.Namespace) -> int:
     installed = bench.peers_available()
     peers = [p for p in wanted if p in installed]
     results = bench.run_suite(cases, mode=args.mode, samples=args.samples, peers=peers,
-                              threads=args.threads, progress=not args.no_progress)
-    print(f"convt bench --mode {args.mode}: median ms of {args.samples} interleaved samples")
-    print(bench.environment(args.threads))
+                              threads=args.threads, progress=not args.no_progress, clock=args.clock)
+    what = "wall-clock" if args.clock == "wall" else "CPU (one thread each)"
+    print(f"convt bench --mode {args.mode} --clock {args.clock}: median {what} ms of "
+          f"{args.samples} interleaved samples")
+    print(bench.environment(args.threads, args.clock))
+    if args.mode == "conv":
+        print("conv: each layer's adjoint direct convolution (from the layer's output shape back to its input)")
+    elif args.mode == "grad":
+        print("grad: convt.conv_transpose_grad (input and weight gradients) against PyTorch's backward")
     print()
     print(bench.format_table(results))
     return 0

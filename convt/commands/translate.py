@@ -1,4 +1,4 @@
-"""``convt translate``: a transposed-convolution layer in another framework's terms, as code."""
+"""``convt translate``: a (transposed) convolution layer in another framework's terms, as code."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import argparse
 
 from ._layer import add_layer_args, layer_from_args, parse_ints
 
-HELP = ("translate a transposed-convolution layer between torch, tensorflow, keras, onnx and jax: "
-        "parameters, weight conversion and any extra crop, printed as code")
+HELP = ("translate a (transposed) convolution layer between torch, tensorflow, keras, onnx and jax: "
+        "parameters, weight conversion and any extra crop or pad, printed as code")
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -27,8 +27,6 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ConvError
     from ..translate import translate
 
-    if args.conv:
-        raise ConvError("--conv: translate handles transposed convolutions (drop --conv)")
     channels = parse_ints("--channels", args.channels)
     if len(channels) != 2:
         raise ConvError(f"--channels must be IN,OUT, got {args.channels!r}")
@@ -38,6 +36,6 @@ def run(args: argparse.Namespace) -> int:
                   stride=spec.stride, dilation=spec.dilation, padding=layer.padding,
                   output_padding=layer.output_padding, output_size=layer.output_size,
                   use_consistent_padding=args.use_consistent_padding, transpose_kernel=args.transpose_kernel,
-                  in_channels=channels[0], out_channels=channels[1], groups=args.groups)
+                  in_channels=channels[0], out_channels=channels[1], groups=args.groups, transposed=not args.conv)
     print(t.code, end="")
     return 0

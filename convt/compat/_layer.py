@@ -13,13 +13,13 @@ CONVENTIONS = ("torch", "tensorflow", "keras", "onnx", "jax")
 
 
 def _word_or_pairs(convention: str, padding: Any, nd: int, words: dict[str, str], *, func: str) -> Any:
-    """A padding word of ``words`` (any case) mapped to convt's word, or pairs per axis."""
-    if isinstance(padding, str):
-        w = padding.upper()
+    """A padding word of ``words`` (any case) mapped to convt's word, or pairs per axis (``nd`` > 0)."""
+    if isinstance(padding, str) or nd == 0:
+        w = padding.upper() if isinstance(padding, str) else None
         if w not in words:
             raise ConvError(
                 f"{func}: padding for convention {convention!r} must be one of "
-                f"{', '.join(words)} or one (before, after) pair per axis, got {padding!r}"
+                f"{', '.join(words)}{'' if nd == 0 else ' or one (before, after) pair per axis'}, got {padding!r}"
             )
         return words[w]
     return _rules.pairs("padding", padding, nd, func=func)
@@ -129,6 +129,11 @@ def layer_spec(convention: str, *, transposed: bool, input_size: Any, kernel_siz
             words = {"NOTSET": None, "SAME_UPPER": "same", "SAME_LOWER": "same_lower", "VALID": "valid"}
             pad = _word_or_pairs(convention, padding, nd, words, func=func)
             pad = ((0, 0),) * nd if pad is None else pad
+            if isinstance(pad, str) and pad.startswith("same") and max(d) > 1:
+                raise ConvError(f"{func}: ONNX Runtime does not support a dilation {list(d)} with auto_pad "
+                                f"{padding!r} (Conv)")
+            if not isinstance(pad, str):
+                pad = _rules.pairs("pads", pad, nd, func=func, nonnegative=True)
         elif convention == "keras":
             pad = _word_or_pairs(convention, padding, 0, {"VALID": "valid", "SAME": "same"}, func=func)
         else:

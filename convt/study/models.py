@@ -39,6 +39,10 @@ __all__ = [
 ]
 
 
+#: initial bias of the output layer: logit of MNIST's mean pixel value (about 0.13)
+HEAD_BIAS = -1.9
+
+
 @dataclass(frozen=True)
 class Variant:
     """One decoder variant: its key, label, kind of 2x stage and side inputs."""
@@ -49,6 +53,7 @@ class Variant:
     icnr: bool = False
     index_bits: bool = False  # the control: the decoder also receives the pooling index bits
     uses_indices: bool = False  # max-unpooling: the indices place the values
+    widths_of: str | None = None  # not parameter-matched: use this variant's matched widths instead
 
 
 #: the eight variants of the protocol plus the information control, in report order
@@ -62,6 +67,8 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("maxunpool", "max-unpool (indices) + conv3x3", "unpool", uses_indices=True),
     Variant("zerounpool", "zero-insertion unpool + conv3x3", "zeros"),
     Variant("control", "control: ConvT k4 + index bits", "convt4", index_bits=True),
+    Variant("control_wide", "control, ConvT k4 widths + index bits", "convt4", index_bits=True,
+            widths_of="convt4"),
 )
 VARIANT = {v.key: v for v in VARIANTS}
 
@@ -117,8 +124,10 @@ class Up(nn.Module):
             self.conv = L.ConvTranspose2d(cin, cout, 3, stride=2, padding=1, output_padding=1)
         elif kind == "subpixel":
             self.conv = L.Conv2d(cin, 4 * cout, 3, padding=1)
-            if icnr:
-                L.icnr_(self.conv.weight, 2)
+            if icnr:  # ICNR with torch.nn's default scale, so only the tied phases differ from "subpixel"
+                L.icnr_(self.conv.weight, 2, init=lambda w: nn.init.kaiming_uniform_(w, a=math.sqrt(5)))
+                with torch.no_grad():  # tie the bias too: all four phases of a channel start equal
+                    self.conv.bias.copy_(self.conv.bias[::4].repeat_interleave(4))
         elif kind in ("nearest", "bilinear", "unpool", "zeros"):
             self.conv = L.Conv2d(cin, cout, 3, padding=1)
         else:
@@ -178,6 +187,8 @@ class Decoder(nn.Module):
         self.up1 = Up(variant.kind, widths.E + b1, widths.D1, icnr=variant.icnr)
         self.up2 = Up(variant.kind, widths.D1 + b2, widths.D2, icnr=variant.icnr)
         self.head = L.Conv2d(widths.D2, 1, 3, padding=1)
+        with torch.no_grad():  # start at the mean grey level of MNIST, not at 0.5 (avoids dead decoders)
+            self.head.bias.fill_(HEAD_BIAS)
 
     def forward(self, z: torch.Tensor, indices: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         i1, i2 = indices
@@ -226,7 +237,8 @@ def match_widths(variant: Variant, C: int, B: int, tol: float = 0.01) -> Widths:
 
     Among the widths within ``tol`` (relative) of the reference decoder's
     count, the one closest in shape to ``(2w, w, w)`` is chosen; if none is
-    that close, the closest count wins. Max-unpooling keeps the reference.
+    that close, the closest count wins. Max-unpooling keeps the reference; a
+    variant with ``widths_of`` takes that variant's widths (not matched).
 
     >>> w = match_widths(VARIANT["convt4"], 8, 2)
     >>> ref = decoder_params(VARIANT["maxunpool"], 8, 2, reference_widths(8))
@@ -237,6 +249,8 @@ def match_widths(variant: Variant, C: int, B: int, tol: float = 0.01) -> Widths:
     target = decoder_params(VARIANT["maxunpool"], C, B, ref)
     if variant.uses_indices:
         return ref
+    if variant.widths_of is not None:
+        return match_widths(VARIANT[variant.widths_of], C, B, tol)
     best: tuple[float, float, Widths] | None = None
     for d1 in range(1, 2 * C + 1):
         for e in range(max(1, 2 * d1 - 3), 2 * d1 + 4):

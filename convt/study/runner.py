@@ -8,6 +8,7 @@ initialisation per seed, so that the seeds pair the variants.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import time
 from collections.abc import Callable
@@ -101,7 +102,7 @@ def train_one(variant: str, seed: int, cfg: Config, train: np.ndarray, test: np.
             loss = F.mse_loss(model(xb), xb)
             loss.backward()
             opt.step()
-            total += float(loss) * len(xb)
+            total += float(loss.detach()) * len(xb)
         epoch_s.append(time.perf_counter() - t0)
         train_curve.append(total / len(xt))
         test_curve.append(float(np.mean((_predict(model, xs) - targets) ** 2)))
@@ -117,7 +118,6 @@ def train_one(variant: str, seed: int, cfg: Config, train: np.ndarray, test: np.
     if keep_samples:
         result["samples"] = {
             "recon": np.round(final["_out"][sample_idx] * 255).astype(int).tolist(),
-            "recon_init": np.round(init["_out"][sample_idx] * 255).astype(int).tolist(),
             "const_init": _rounded(init["_const"]),
             "const_trained": _rounded(final["_const"]),
         }
@@ -184,7 +184,7 @@ def run_study(cfg: Config, out_json: Path, progress: bool = True) -> dict[str, A
         "config": asdict(cfg),
         "layers": backend(),
         "torch": torch.__version__,
-        "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch threads: {torch.get_num_threads()}",
         "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
         "complete": False,
         **describe(cfg),
@@ -199,7 +199,7 @@ def run_study(cfg: Config, out_json: Path, progress: bool = True) -> dict[str, A
     bar = tqdm(runs, desc="study", unit="run", disable=not progress)
     for seed, key in bar:
         bar.set_postfix_str(f"seed {seed} {key}")
-        epoch_bar = (lambda it: tqdm(it, desc=f"  {key}", unit="epoch", leave=False)) if progress else None
+        epoch_bar = (lambda it, k=key: tqdm(it, desc=f"  {k}", unit="epoch", leave=False)) if progress else None
         r = train_one(key, seed, cfg, train, test, labels_first, seed == cfg.seeds[0], epoch_bar)
         if "samples" in r:
             results["samples"][key] = r.pop("samples")
@@ -214,5 +214,5 @@ def run_study(cfg: Config, out_json: Path, progress: bool = True) -> dict[str, A
 
 def _write(path: Path, results: dict[str, Any]) -> None:
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=1))
+    tmp.write_text(json.dumps(results, separators=(",", ":")))
     tmp.replace(path)
