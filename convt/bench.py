@@ -196,6 +196,8 @@ def _ort(case: Case, mode: str, arrays, threads: int) -> Callable[[], object] | 
 
 
 def _jax(case: Case, mode: str, arrays) -> Callable[[], object] | None:
+    if mode == "grad":  # the goal for gradients is PyTorch's backward; JAX's compiles slowly
+        return None
     import jax
     import jax.numpy as jnp
 
@@ -215,10 +217,6 @@ def _jax(case: Case, mode: str, arrays) -> Callable[[], object] | None:
 
     def fwd(a, b):
         return jax.lax.conv_general_dilated(a, b, (1,) * nd, pad, lhs_dilation=(s,) * nd, dimension_numbers=dn)
-    if mode == "grad":
-        g = jnp.asarray(arrays[2])
-        vjp = jax.jit(lambda a, b, gg: jax.vjp(fwd, a, b)[1](gg))
-        return lambda: jax.block_until_ready(vjp(x, wf, g))
     f = jax.jit(fwd)
     return lambda: f(x, wf).block_until_ready()
 

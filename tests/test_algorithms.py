@@ -22,7 +22,7 @@ from convt.algorithms import _layout, _threads, fast, gemm, im2col, phase_shift,
 from convt.errors import ConvError
 from convt.spec import conv_spec, conv_transpose_spec
 
-TRANSPOSED = ("gemm", "subpixel", "phase_shift", "fast")
+TRANSPOSED = ("gemm", "gemm_flat", "subpixel", "phase_shift", "fast")
 
 
 @st.composite
@@ -89,6 +89,7 @@ def test_every_direct_algorithm_equals_reference(case, seed):
     ((2, 8, 8, 8), dict(c_out=64, k=4, stride=2, padding=1), "subpixel"),  # few input channels
     ((2, 16, 32, 32), dict(c_out=16, k=3, stride=1, padding=1), "phase_shift"),  # large image
     ((2, 64, 4, 4), dict(c_out=32, k=4, stride=2, padding=1), "gemm"),     # small image: grid waste
+    ((2, 32, 7, 7), dict(c_out=16, k=3, stride=2, padding=1), "gemm_flat"),  # short rows, little waste
 ])
 def test_planner_choices_and_their_results(shape, kw, want):
     rng = np.random.default_rng(0)

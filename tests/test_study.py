@@ -111,6 +111,15 @@ def test_parameter_counts_matched_within_2_percent(variant):
     assert abs((n_enc + n_dec) / sum(p.numel() for p in ref_model.parameters()) - 1) <= 0.02
 
 
+def test_same_width_decoders_mirror_the_encoder():
+    for v in VARIANTS:
+        dec = build(v, C, B, seed=0, same_width=True).decoder
+        assert (dec.expand.out_channels, dec.head.in_channels) == (2 * C, C)
+    n = {k: sum(p.numel() for p in build(k, C, B, 0, same_width=True).decoder.parameters())
+         for k in ("convt4", "convt3", "subpixel")}
+    assert n["convt3"] < n["convt4"] < n["subpixel"]  # 9, 16 and 36 taps per channel pair
+
+
 def test_encoder_is_shared_and_identically_initialised_per_seed():
     a, b = build("convt4", C, B, seed=3), build("maxunpool", C, B, seed=3)
     for (na, pa), (nb, pb) in zip(a.encoder.named_parameters(), b.encoder.named_parameters(), strict=True):

@@ -12,6 +12,7 @@ pick the algorithm.
 - ``fast``: the planner, the default ("auto"): picks one of the below per shape.
 - ``gemm``: GEMM + col2im (transposed), batch-tiled, phase by phase, threaded; with a
   kernel no larger than the stride (U-Net's k == s) one product, each phase written straight.
+- ``gemm_flat``: one product on the padded grid, each phase a few long flat-shifted adds.
 - ``subpixel``: phase decomposition, one dense product per output phase (transposed).
 - ``phase_shift``: the phases again, one product per tap on a shifted flat view, no im2col.
 - ``im2col``: im2col + one product per batch tile (direct).
@@ -26,7 +27,7 @@ from types import ModuleType
 import numpy as np
 
 from ..spec import ConvSpec
-from . import fast, gemm, im2col, phase_shift, reference, subpixel, zero_insertion
+from . import fast, gemm, gemm_flat, im2col, phase_shift, reference, subpixel, zero_insertion
 from ._common import fold_by_mode, pad_by_mode
 from ._threads import num_threads, set_num_threads
 
@@ -36,7 +37,7 @@ __all__ = [
 
 CONV_ALGORITHMS: dict[str, ModuleType] = {"fast": fast, "im2col": im2col, "reference": reference}
 TRANSPOSE_ALGORITHMS: dict[str, ModuleType] = {
-    "fast": fast, "gemm": gemm, "subpixel": subpixel, "phase_shift": phase_shift,
+    "fast": fast, "gemm": gemm, "gemm_flat": gemm_flat, "subpixel": subpixel, "phase_shift": phase_shift,
     "reference": reference, "zero_insertion": zero_insertion,
 }
 

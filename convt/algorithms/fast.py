@@ -13,7 +13,10 @@ products wasted on the padded grid. In order:
    stacked taps make a deep product.
 4. ``phase_shift`` when the padded grid wastes at most ``MAX_WASTE`` of the
    products (large images, 1-D signals): no im2col, no col2im.
-5. ``gemm`` otherwise (its col2im runs channels-last when the output
+5. ``gemm_flat`` when a phase row is shorter than ``SHORT_ROW`` and the
+   padded grid wastes at most ``MAX_FLAT_WASTE``: one product on the padded
+   grid, then long flat adds instead of adds with a few elements per row.
+6. ``gemm`` otherwise (its col2im runs channels-last when the output
    channels outnumber a phase row: :func:`convt.algorithms.gemm.channels_last`).
 
 Direct convolution: with stride 1, the transposed convolution of the flipped
@@ -30,15 +33,19 @@ import numpy as np
 
 from .. import arithmetic as ar
 from ..spec import ConvSpec
-from . import gemm, im2col, phase_shift, subpixel
+from . import gemm, gemm_flat, im2col, phase_shift, subpixel
 
 __all__ = [
-    "MAX_WASTE", "choose_conv", "choose_transpose", "conv", "conv_by_phase_shift", "conv_transpose",
+    "MAX_FLAT_WASTE", "MAX_WASTE", "SHORT_ROW", "choose_conv", "choose_transpose", "conv", "conv_by_phase_shift", "conv_transpose",
     "stride1_transpose_spec",
 ]
 
 #: the largest share of extra products (padded grid / needed) phase_shift may compute
 MAX_WASTE = 1.15
+#: phase rows shorter than this make gemm's windowed adds slow (short inner loops) ...
+SHORT_ROW = 12
+#: ... so gemm_flat takes them when its padded grid wastes at most this share
+MAX_FLAT_WASTE = 1.35
 
 
 @functools.lru_cache(maxsize=1024)
@@ -63,10 +70,12 @@ def choose_transpose(spec: ConvSpec) -> str:
         return "subpixel"
     if phase_shift.waste(spec) <= MAX_WASTE:
         return "phase_shift"
+    if -(-spec.output_size[-1] // spec.stride[-1]) < SHORT_ROW and phase_shift.waste(spec) <= MAX_FLAT_WASTE:
+        return "gemm_flat"
     return "gemm"
 
 
-_TRANSPOSE = {"gemm": gemm.conv_transpose, "subpixel": subpixel.conv_transpose,
+_TRANSPOSE = {"gemm": gemm.conv_transpose, "gemm_flat": gemm_flat.conv_transpose, "subpixel": subpixel.conv_transpose,
               "phase_shift": phase_shift.conv_transpose}
 
 

@@ -41,6 +41,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=_positive, default=None, help="epochs per run (default 15)")
     p.add_argument("--variants", default=None, metavar="K,K,...",
                    help="only these variants (default: all; keys as in the results)")
+    p.add_argument("--same-width", action="store_true",
+                   help="give every decoder max-unpooling's widths instead of matched parameter counts")
     p.add_argument("--threads", type=_positive, default=None, help="torch threads (default 1)")
     p.add_argument("--report", metavar="JSON", default=None,
                    help="do not train: regenerate study.md and the figures from this results file")
@@ -67,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         cfg.seeds = args.seeds
     if args.epochs is not None:
         cfg.epochs = args.epochs
+    cfg.same_width = args.same_width
     if args.threads is not None:
         cfg.threads = args.threads
     if args.variants is not None:

@@ -35,6 +35,8 @@ __all__ = [
     "decoder_params",
     "index_bits",
     "match_widths",
+    "reference_widths",
+    "widths_for",
     "zero_insert",
 ]
 
@@ -265,15 +267,25 @@ def match_widths(variant: Variant, C: int, B: int, tol: float = 0.01) -> Widths:
     return best[2]
 
 
-def build(variant: Variant | str, C: int, B: int, seed: int) -> Autoencoder:
+def widths_for(variant: Variant, C: int, B: int, same_width: bool = False) -> Widths:
+    """The decoder widths of a variant: matched parameter counts, or (``same_width``) the reference widths.
+
+    >>> widths_for(VARIANT["convt4"], 8, 2, same_width=True)
+    Widths(E=16, D1=8, D2=8)
+    """
+    return reference_widths(C) if same_width else match_widths(variant, C, B)
+
+
+def build(variant: Variant | str, C: int, B: int, seed: int, same_width: bool = False) -> Autoencoder:
     """The autoencoder of a variant, initialised from ``seed``.
 
     The encoder is drawn first from ``torch.manual_seed(seed)``, so it starts
     identical in every variant for a given seed (paired comparisons); the
-    decoder is drawn from ``seed + 10_000``.
+    decoder is drawn from ``seed + 10_000``. ``same_width`` gives every
+    decoder the reference widths instead of matched parameter counts.
     """
     v = VARIANT[variant] if isinstance(variant, str) else variant
-    widths = match_widths(v, C, B)
+    widths = widths_for(v, C, B, same_width)
     torch.manual_seed(seed)
     enc = Encoder(C, B)
     torch.manual_seed(seed + 10_000)

@@ -141,6 +141,10 @@ def _markdown(results: dict[str, Any], files: dict[str, str], fig_dir: str, disc
         "`convt study --report DIR/" + fig_dir + "/results.json --out DIR`.",
         "",
     ]
+    if cfg.get("same_width"):
+        lines += ["> **Same-width run:** every decoder has the widths max-unpooling needs (E = 2C, D1 = D2 = C), so "
+                  "the parameter counts are **not** matched (see the table); the decision rule of the expectations "
+                  "is written for matched counts and is applied here only for comparison.", ""]
     if quick or not results.get("complete"):
         lines += ["> **Note:** this is a " + ("`--quick` demo run (one seed, short schedule)" if quick
                   else "partial run") + "; its numbers are not the study's results.", ""]
@@ -155,8 +159,9 @@ def _markdown(results: dict[str, Any], files: dict[str, str], fig_dir: str, disc
         f"conv1x1 {2 * cfg['C']}→{cfg['B']}: a code of {info['code_values']} values.",
         "- **Decoder:** conv1x1 B→E, ReLU, 2x stage E→D1, ReLU, 2x stage D1→D2, ReLU, conv3x3 D2→1, sigmoid "
         "(output bias starts at the logit of the mean pixel). The 2x stage is the variant. Max-unpooling fixes "
-        "E = 2C and D1 = C (it reuses the encoder's pooling indices); the other widths are chosen so that the "
-        "decoder's parameter count is within 2% of it.",
+        "E = 2C and D1 = C (it reuses the encoder's pooling indices); "
+        + ("in this run every decoder has those widths." if cfg.get("same_width") else
+           "the other widths are chosen so that the decoder's parameter count is within 2% of it."),
         f"- **Training:** Adam, learning rate {cfg['lr']:g}, batch {cfg['batch']}, {cfg['epochs']} epochs, MSE loss, "
         "no augmentation, the same schedule and batch order for every variant; no per-variant tuning. "
         f"Seeds {', '.join(str(s) for s in cfg['seeds'])}.",

@@ -41,6 +41,7 @@ class Config:
     split_seed: int = 0
     threads: int = 1  # one thread: on a shared 2-core machine two threads slow down up to 10x
     variants: tuple[str, ...] = field(default_factory=tuple)  # empty: all
+    same_width: bool = False  # every decoder at the reference widths instead of matched parameter counts
 
     @classmethod
     def quick(cls) -> Config:
@@ -82,7 +83,7 @@ def train_one(variant: str, seed: int, cfg: Config, train: np.ndarray, test: np.
 
     from .models import build
 
-    model = build(variant, cfg.C, cfg.B, seed)
+    model = build(variant, cfg.C, cfg.B, seed, cfg.same_width)
     xt = torch.from_numpy(train)
     xs = torch.from_numpy(test)
     targets = test[:, 0].astype(np.float64)
@@ -132,16 +133,16 @@ def describe(cfg: Config) -> dict[str, Any]:
     """Parameter counts, widths, information budget and overlap maps of the configured variants."""
     from convt import arithmetic as ar
 
-    from .models import VARIANT, Encoder, build, decoder_params, match_widths, reference_widths
+    from .models import VARIANT, Encoder, build, decoder_params, reference_widths, widths_for
 
     ref_dec = decoder_params(VARIANT["maxunpool"], cfg.C, cfg.B, reference_widths(cfg.C))
     enc = sum(p.numel() for p in Encoder(cfg.C, cfg.B).parameters())
     params = {}
     for key in _variants(cfg):
         v = VARIANT[key]
-        w = match_widths(v, cfg.C, cfg.B)
+        w = widths_for(v, cfg.C, cfg.B, cfg.same_width)
         dec = decoder_params(v, cfg.C, cfg.B, w)
-        model = build(v, cfg.C, cfg.B, 0)
+        model = build(v, cfg.C, cfg.B, 0, cfg.same_width)
         assert sum(p.numel() for p in model.decoder.parameters()) == dec
         params[key] = {"label": v.label, "widths": [w.E, w.D1, w.D2], "decoder": dec, "encoder": enc,
                        "total": enc + dec, "decoder_rel": dec / ref_dec - 1,
