@@ -83,3 +83,40 @@ def test_p_half_alignment_tensorflow_left_pytorch_right():
     torch_eq = ar.equivalent_direct(3, 3, 2, 1, 0)
     assert tf_eq.pad_lo > tf_eq.pad_hi          # TF: extra zero on the left of the stretched input
     assert torch_eq.pad_lo < torch_eq.pad_hi    # PyTorch: on the right
+
+
+def test_case2_equals_i_only_for_half_padding():
+    """The post writes case 2 as '= i''; that holds only for p = (k - 1) / 2."""
+    assert convt.conv_transpose_output_size(5, 3, padding=0) == 7 != 5
+    assert convt.conv_transpose_output_size(5, 5, padding=1) == 7 != 5
+    assert convt.conv_transpose_output_size(5, 5, padding=2) == 5
+
+
+def test_case4_formula_misses_the_remainder_and_dilation():
+    """o' = s(i'-1) + k - 2p gives the smallest of the sizes; the transpose of a conv whose
+    (i + 2p - k) is not a multiple of s needs + a (output_padding), and dilation adds d(k-1)."""
+    i, k, s, p = 6, 3, 2, 1
+    o = convt.conv_output_size(i, k, stride=s, padding=p)                 # 3
+    seed_formula = s * (o - 1) + k - 2 * p                                 # 5, not 6
+    assert seed_formula == 5 and (i + 2 * p - k) % s == 1
+    assert convt.conv_transpose_output_size(o, k, stride=s, padding=p, output_padding=1) == i
+    assert convt.conv_transpose_output_size(3, 3, stride=2, padding=1, dilation=2) == s * (3 - 1) + 2 * (3 - 1) + 1 - 2 * p
+
+
+def test_kernel_prime_padding_prime_relation():
+    """k' = k and p' = k - p - 1 (stride 1); with dilation p' = d(k - 1) - p."""
+    for k in range(1, 6):
+        for p in range(0, k):
+            assert ar.equivalent_direct(4, k, 1, p, p).pad_lo == k - p - 1
+            assert ar.equivalent_direct(4, k, 1, p, p, 2).pad_lo == 2 * (k - 1) - p
+
+
+def test_direct_conv_same_puts_the_extra_right_except_same_lower():
+    """'For the direct convolution the extra zero padding goes on the right/bottom':
+    TensorFlow / JAX / ONNX SAME_UPPER / PyTorch 'same'; ONNX SAME_LOWER puts it left."""
+    assert ar.same_conv_padding(6, 3, 2) == (0, 1)
+    assert ar.same_conv_padding(6, 3, 2, lower=True) == (1, 0)
+    x = np.arange(1.0, 7.0)[None, None]
+    w = np.ones((1, 1, 3))
+    np.testing.assert_array_equal(convt.conv(x, w, stride=2, padding="same")[0, 0], [6, 12, 11])
+    np.testing.assert_array_equal(convt.conv(x, w, stride=2, padding="same_lower")[0, 0], [3, 9, 15])
