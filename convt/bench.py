@@ -13,8 +13,9 @@ plus output bytes.
 
 Modes: ``conv_transpose`` (the suite), ``conv`` (each layer's adjoint
 direct convolution: output back to input, as in a forward pass of the
-encoder) and ``grad`` (``convt.conv_transpose_grad``: input and weight
-gradients against PyTorch's backward).
+encoder), ``grad`` (``convt.conv_transpose_grad``: input and weight
+gradients against PyTorch's backward alone, its forward graph built once)
+and ``conv_grad`` (``convt.conv_grad`` of the adjoint direct convolution).
 
 PyTorch, ONNX Runtime and JAX are imported only here, only when present.
 """
@@ -83,7 +84,7 @@ CASES: tuple[Case, ...] = (
     Case("unet3d", (2, 64, 16, 16, 16), 32, 2, 2, 0, 0),
 )
 
-MODES = ("conv_transpose", "conv", "grad")
+MODES = ("conv_transpose", "conv", "grad", "conv_grad")
 
 
 def peers_available() -> dict[str, str]:
@@ -115,6 +116,8 @@ def _arrays(case: Case, mode: str, seed: int = 0):
         return y, w
     if mode == "grad":
         return x, w, rng.standard_normal(y.shape, dtype=np.float32)
+    if mode == "conv_grad":  # the adjoint's gradients: grad_output has x's shape
+        return y, w, rng.standard_normal(x.shape, dtype=np.float32)
     return x, w
 
 
@@ -128,6 +131,9 @@ def _convt(case: Case, mode: str, arrays) -> Callable[[], object]:
     if mode == "grad":
         x, w, g = arrays
         return lambda: convt.conv_transpose_grad(g, x, w, **kw)[:2]
+    if mode == "conv_grad":
+        y, w, g = arrays
+        return lambda: convt.conv_grad(g, y, w, stride=case.stride, padding=case.padding)[:2]
     x, w = arrays
     return lambda: convt.conv_transpose(x, w, **kw)
 
@@ -138,6 +144,14 @@ def _torch(case: Case, mode: str, arrays, threads: int) -> Callable[[], object]:
 
     torch.set_num_threads(threads)
     nd = case.nd
+    if mode in ("grad", "conv_grad"):  # the backward alone: the forward graph is built once, kept
+        a, w, g = (torch.from_numpy(v) for v in arrays)
+        aa, ww = a.detach().requires_grad_(), w.detach().requires_grad_()
+        if mode == "grad":
+            out = getattr(F, f"conv_transpose{nd}d")(aa, ww, **case.kwargs())
+        else:
+            out = getattr(F, f"conv{nd}d")(aa, ww, stride=case.stride, padding=case.padding)
+        return lambda: torch.autograd.grad(out, (aa, ww), g, retain_graph=True)
     if mode == "conv":
         y, w = (torch.from_numpy(a) for a in arrays)
         f = getattr(F, f"conv{nd}d")
@@ -147,14 +161,6 @@ def _torch(case: Case, mode: str, arrays, threads: int) -> Callable[[], object]:
                 return f(y, w, stride=case.stride, padding=case.padding)
         return run
     f = getattr(F, f"conv_transpose{nd}d")
-    if mode == "grad":
-        x, w, g = (torch.from_numpy(a) for a in arrays)
-
-        def run():
-            xx, ww = x.detach().requires_grad_(), w.detach().requires_grad_()
-            out = f(xx, ww, **case.kwargs())
-            return torch.autograd.grad(out, (xx, ww), g)
-        return run
     x, w = (torch.from_numpy(a) for a in arrays)
 
     def run():
@@ -164,7 +170,7 @@ def _torch(case: Case, mode: str, arrays, threads: int) -> Callable[[], object]:
 
 
 def _ort(case: Case, mode: str, arrays, threads: int) -> Callable[[], object] | None:
-    if mode == "grad":
+    if mode in ("grad", "conv_grad"):
         return None
     import onnx
     import onnxruntime as ort
@@ -196,7 +202,7 @@ def _ort(case: Case, mode: str, arrays, threads: int) -> Callable[[], object] | 
 
 
 def _jax(case: Case, mode: str, arrays) -> Callable[[], object] | None:
-    if mode == "grad":  # the goal for gradients is PyTorch's backward; JAX's compiles slowly
+    if mode in ("grad", "conv_grad"):  # the goal for gradients is PyTorch's backward
         return None
     import jax
     import jax.numpy as jnp
@@ -228,7 +234,7 @@ def _gemm_floor(case: Case, mode: str) -> Callable[[], object]:
     n, c = case.x_shape[:2]
     a = rng.standard_normal((case.out_channels * taps, c), dtype=np.float32)
     b = rng.standard_normal((c, n * math.prod(case.x_shape[2:])), dtype=np.float32)
-    if mode == "grad":  # input and weight gradients: two products of the same size
+    if mode in ("grad", "conv_grad"):  # input and weight gradients: two products of the same size
         return lambda: (np.matmul(a, b), np.matmul(a, b))
     return lambda: np.matmul(a, b)
 
@@ -385,7 +391,7 @@ def format_table(results: Sequence[Result]) -> str:
         if not math.isnan(ratio):
             ratios.append(ratio)
         g = r.median("gemm")
-        flops = r.case.flops() * (2 if r.mode == "grad" else 1)
+        flops = r.case.flops() * (2 if r.mode in ("grad", "conv_grad") else 1)
         gf = flops / c / 1e6
         pct = (g / c) * 100
         row = [r.case.name, r.case.describe(), f"{c:.2f}", *(f"{r.median(p):.2f}" for p in peers),
@@ -394,6 +400,8 @@ def format_table(results: Sequence[Result]) -> str:
     if ratios:
         gm = math.exp(sum(map(math.log, ratios)) / len(ratios))
         lines.append("")
-        lines.append(f"geometric mean of (faster of PyTorch and ONNX Runtime) / convt: {gm:.2f}x over "
+        names = " and ".join(n for p, n in (("torch", "PyTorch"), ("ort", "ONNX Runtime")) if p in peers)
+        who = f"(faster of {names})" if " and " in names else names
+        lines.append(f"geometric mean of {who} / convt: {gm:.2f}x over "
                      f"{len(ratios)} cases; convt at least as fast in {sum(x >= 1 for x in ratios)}")
     return "\n".join(lines)

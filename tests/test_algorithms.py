@@ -145,6 +145,9 @@ def test_batch_tiles_and_threads_do_not_change_results(small_tiles, threads):
             cs, _ = conv_spec(x.shape, wc.shape, stride=s, padding=1, groups=2)
             check("tiled im2col vs reference", algorithms.conv(x, wc, cs, "im2col"),
                   algorithms.conv(x, wc, cs, "reference"))
+            g = rng.standard_normal((7, 4, *cs.output_size))
+            check("tiled weight_grad vs per-image sum", im2col.weight_grad(x, g, cs),
+                  sum(im2col.weight_grad(x[i:i + 1], g[i:i + 1], cs) for i in range(7)))
     finally:
         _threads.set_num_threads(None)
 
@@ -260,6 +263,54 @@ def test_bench_suite_times_convt_and_the_floor():
     assert 0 < res.peak_extra < 10
     table = bench.format_table([res])
     assert "| ae-2 |" in table and "GFLOP/s" in table
-    for mode in ("conv", "grad"):
+    for mode in ("conv", "grad", "conv_grad"):
         (r,) = bench.run_suite([case], mode=mode, samples=1, peers=(), progress=False, pause=0, clock="cpu")
         assert r.mode == mode and r.median("convt") > 0
+
+
+@settings(max_examples=80, deadline=None)
+@given(layer(transposed=False), st.integers(0, 2**16))
+def test_weight_grad_is_the_definition(case, seed):
+    """<conv(x, W), g> is linear in W: its gradient, entry by entry, from the reference."""
+    batch, g_, cg, mg, k, size, kw = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, g_ * cg, *size))
+    w_shape = (g_ * mg, cg, *k)
+    spec = _spec_or_none(conv_spec, x.shape, w_shape, **kw)
+    if spec is None or np.prod(w_shape) > 120:
+        return
+    g = rng.standard_normal((batch, spec.out_channels, *spec.output_size))
+    want = np.empty(w_shape)
+    for idx in np.ndindex(*w_shape):
+        e = np.zeros(w_shape)
+        e[idx] = 1.0
+        want[idx] = np.sum(algorithms.conv(x, e, spec, "reference") * g)
+    check("im2col weight_grad vs reference", im2col.weight_grad(x, g, spec), want)
+
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+def test_conv_weight_grad_with_padding_modes_matches_the_reference(mode):
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 4, 5, 6))
+    w_shape = (2, 2, 2, 3)
+    spec, _ = conv_spec(x.shape, w_shape, stride=(2, 1), padding=((1, 2), (2, 0)), groups=2, padding_mode=mode)
+    g = rng.standard_normal((2, 2, *spec.output_size))
+    want = np.empty(w_shape)
+    for idx in np.ndindex(*w_shape):
+        e = np.zeros(w_shape)
+        e[idx] = 1.0
+        want[idx] = np.sum(algorithms.conv(x, e, spec, "reference") * g)
+    check(f"conv_weight_grad {mode} vs reference", algorithms.conv_weight_grad(x, g, spec), want)
+    with pytest.raises(ValueError, match="direct"):
+        algorithms.conv_weight_grad(x, g, spec.adjoint())
+
+
+def test_workspaces_are_reused_and_capped(monkeypatch):
+    a = _layout.workspace("test", (4, 5), np.float64)
+    b = _layout.workspace("test", (3,), np.float32)
+    assert np.shares_memory(a, b)
+    monkeypatch.setattr(_layout, "WORKSPACE_CAP", 64)
+    big = _layout.workspace("test", (100,), np.float64)
+    assert not np.shares_memory(big, a) and big.shape == (100,)
+    assert _layout.clear_workspaces() >= a.nbytes
+

@@ -32,7 +32,8 @@ from ._common import fold_by_mode, pad_by_mode
 from ._threads import num_threads, set_num_threads
 
 __all__ = [
-    "CONV_ALGORITHMS", "TRANSPOSE_ALGORITHMS", "conv", "conv_transpose", "num_threads", "set_num_threads",
+    "CONV_ALGORITHMS", "TRANSPOSE_ALGORITHMS", "conv", "conv_transpose", "conv_weight_grad", "num_threads",
+    "set_num_threads",
 ]
 
 CONV_ALGORITHMS: dict[str, ModuleType] = {"fast": fast, "im2col": im2col, "reference": reference}
@@ -55,12 +56,33 @@ def conv(x: np.ndarray, w: np.ndarray, spec: ConvSpec, algorithm: str = "auto") 
     """Direct convolution of a batched array, padding mode applied, no bias."""
     if spec.transposed:
         raise ValueError("conv needs a direct-convolution spec")
-    if spec.padding_mode != "zeros":
-        x = pad_by_mode(x, [(max(lo, 0), max(hi, 0)) for lo, hi in spec.pads], spec.padding_mode)
-        rest = tuple((min(lo, 0), min(hi, 0)) for lo, hi in spec.pads)
-        spec = ConvSpec(False, spec.in_channels, spec.out_channels, spec.groups, x.shape[2:],
-                        spec.kernel_size, spec.stride, spec.dilation, rest, spec.output_size)
+    x, spec = _zeros_mode(x, spec)
     return _pick(CONV_ALGORITHMS, algorithm).conv(x, w, spec)
+
+
+def _zeros_mode(x: np.ndarray, spec: ConvSpec) -> tuple[np.ndarray, ConvSpec]:
+    """A direct spec with a padding mode as the padded input and a zeros-mode spec (crops only)."""
+    if spec.padding_mode == "zeros":
+        return x, spec
+    x = pad_by_mode(x, [(max(lo, 0), max(hi, 0)) for lo, hi in spec.pads], spec.padding_mode)
+    rest = tuple((min(lo, 0), min(hi, 0)) for lo, hi in spec.pads)
+    return x, ConvSpec(False, spec.in_channels, spec.out_channels, spec.groups, x.shape[2:],
+                       spec.kernel_size, spec.stride, spec.dilation, rest, spec.output_size)
+
+
+def conv_weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    """The weight gradient of the direct convolution ``spec`` (padding mode applied) at ``x``.
+
+    ``g`` is the output gradient ``(N, C_out, *out)``; the result has the
+    weight's shape ``(C_out, C_in // groups, *kernel)``. One im2col product per
+    batch tile (:func:`convt.algorithms.im2col.weight_grad`). The weight
+    gradient of a transposed convolution is this one for its adjoint
+    (``spec.adjoint()``) with ``x`` and ``g`` exchanged.
+    """
+    if spec.transposed:
+        raise ValueError("conv_weight_grad needs a direct-convolution spec")
+    x, spec = _zeros_mode(x, spec)
+    return im2col.weight_grad(x, g, spec)
 
 
 def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, algorithm: str = "auto") -> np.ndarray:

@@ -15,12 +15,14 @@ import numpy as np
 
 from . import _threads
 
-__all__ = ["PARALLEL_BYTES", "TILE_BYTES", "Tiles", "batch_tiles", "channel_major", "clear_workspaces", "pieces_for", "workspace"]
+__all__ = ["PARALLEL_BYTES", "TILE_BYTES", "WORKSPACE_CAP", "Tiles", "batch_tiles", "channel_major", "clear_workspaces", "pieces_for", "workspace"]
 
 #: bytes of the largest temporary a batch tile may need (perf.md: ~4 MiB)
 TILE_BYTES = 4 << 20
 #: below this many bytes of temporaries a call runs on one thread, BLAS included
 PARALLEL_BYTES = 1 << 20
+#: scratch buffers larger than this are allocated per call, never kept
+WORKSPACE_CAP = 64 << 20
 
 
 _spaces: dict[tuple[int, str], np.ndarray] = {}
@@ -31,7 +33,8 @@ def workspace(name: str, shape, dtype) -> np.ndarray:
 
     Fresh large allocations cost page faults (perf.md: 4-5 us per page), so the
     temporaries of a tile live in buffers that only grow (a few tiles' worth,
-    ~``TILE_BYTES`` each, per thread; :func:`clear_workspaces` frees them).
+    ~``TILE_BYTES`` each, per thread; none above ``WORKSPACE_CAP``;
+    :func:`clear_workspaces` frees them).
     Never returned to a caller: a result is always a new array.
 
     >>> a = workspace("doc", (2, 3), np.float32); b = workspace("doc", (3,), np.float32)
@@ -40,6 +43,8 @@ def workspace(name: str, shape, dtype) -> np.ndarray:
     """
     dtype = np.dtype(dtype)
     nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > WORKSPACE_CAP:  # a one-off giant (one huge image): not kept after the call
+        return np.empty(shape, dtype=dtype)
     key = (threading.get_ident(), name)
     buf = _spaces.get(key)
     if buf is None or buf.nbytes < nbytes:

@@ -70,7 +70,7 @@ def choose_transpose(spec: ConvSpec) -> str:
         return "subpixel"
     if phase_shift.waste(spec) <= MAX_WASTE:
         return "phase_shift"
-    if -(-spec.output_size[-1] // spec.stride[-1]) < SHORT_ROW and phase_shift.waste(spec) <= MAX_FLAT_WASTE:
+    if gemm.phase_row(spec) < SHORT_ROW and phase_shift.waste(spec) <= MAX_FLAT_WASTE:
         return "gemm_flat"
     return "gemm"
 

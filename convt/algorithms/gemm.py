@@ -27,7 +27,7 @@ from ..spec import ConvSpec
 from . import _threads
 from ._layout import batch_tiles, channel_major, pieces_for, workspace
 
-__all__ = ["conv_transpose", "prepare"]
+__all__ = ["channels_last", "conv_transpose", "phase_row", "prepare"]
 
 
 @functools.lru_cache(maxsize=512)
@@ -66,8 +66,19 @@ def channels_last(spec: ConvSpec) -> bool:
     """
     if all(k * d <= s for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation)):
         return False  # one tap per phase: written straight, the spatial order is the output's
-    row = -(-spec.output_size[-1] // spec.stride[-1])
-    return spec.out_channels // spec.groups >= 2 * row
+    return spec.out_channels // spec.groups >= 2 * phase_row(spec)
+
+
+def phase_row(spec: ConvSpec) -> int:
+    """The length of a phase's row (its innermost axis): the inner loop of a channels-first add.
+
+    >>> from convt.spec import conv_transpose_spec
+    >>> phase_row(conv_transpose_spec((1, 1, 7, 7), (1, 1, 3, 3), stride=2, padding=1, output_padding=1)[0])
+    7
+    """
+    i, k, s, d, (cb, _), o = (spec.input_size[-1], spec.kernel_size[-1], spec.stride[-1], spec.dilation[-1],
+                              spec.pads[-1], spec.output_size[-1])
+    return ar.phase_taps(i, k, s, d, cb, o, 0)[0]
 
 
 def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, layout: str | None = None) -> np.ndarray:

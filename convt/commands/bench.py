@@ -12,9 +12,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cases", metavar="NAMES", default=None,
                    help="comma-separated case names (default: all; see --list)")
     p.add_argument("--list", action="store_true", help="list the cases and exit")
-    p.add_argument("--mode", choices=("conv_transpose", "conv", "grad"), default="conv_transpose",
-                   help="the operator timed: conv_transpose (default), conv (the adjoint direct layers) "
-                        "or grad (conv_transpose_grad vs PyTorch's backward)")
+    p.add_argument("--mode", choices=("conv_transpose", "conv", "grad", "conv_grad"), default="conv_transpose",
+                   help="the operator timed: conv_transpose (default), conv (the adjoint direct layers), "
+                        "grad (conv_transpose_grad vs PyTorch's backward) or conv_grad (conv_grad, likewise)")
     p.add_argument("--samples", type=int, default=7, metavar="N", help="timed samples per implementation (default 7)")
     p.add_argument("--peers", default="torch,ort,jax", metavar="NAMES",
                    help="comma-separated peers among torch, ort, jax (default: all installed)")
@@ -60,7 +60,9 @@ def run(args: argparse.Namespace) -> int:
     if args.mode == "conv":
         print("conv: each layer's adjoint direct convolution (from the layer's output shape back to its input)")
     elif args.mode == "grad":
-        print("grad: convt.conv_transpose_grad (input and weight gradients) against PyTorch's backward")
+        print("grad: convt.conv_transpose_grad (input and weight gradients) against PyTorch's backward alone")
+    elif args.mode == "conv_grad":
+        print("conv_grad: convt.conv_grad of each layer's adjoint direct convolution against PyTorch's backward alone")
     print()
     print(bench.format_table(results))
     return 0
