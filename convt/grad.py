@@ -12,8 +12,8 @@ transpose ``[j, m][m, k] -> [j, k]``):
   each other's transposes);
 - the weight gradient is the correlation of the (padded) input of the
   direct convolution with its output gradient: per kernel tap ``t``,
-  ``dW[:, :, t] = sum_{n, q} g[n, :, q] * xp[n, :, q*s + t*d]``, one product
-  per tap. A transposed convolution is the adjoint of the direct
+  ``dW[:, :, t] = sum_{n, q} g[n, :, q] * xp[n, :, q*s + t*d]``, computed by
+  :func:`convt.algorithms.conv_weight_grad` (one im2col product per batch tile). A transposed convolution is the adjoint of the direct
   convolution ``C_w`` that maps its output back to its input, so
   ``<conv_transpose(x), g> = <x, conv(g)>``: its weight gradient is the
   direct one with the roles of input and output gradient exchanged;
@@ -26,13 +26,11 @@ VJP convention; PyTorch's gradients are their conjugates for a conjugated
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import numpy as np
 
 from . import algorithms
-from .algorithms._common import pad_by_mode, pad_or_crop
 from .errors import ConvError
 from .ops import prepare_arrays
 from .spec import ConvSpec, conv_spec, conv_transpose_spec
@@ -51,36 +49,6 @@ def _check_grad_output(func: str, g: np.ndarray, spec: ConvSpec, batch: int | No
             f"{func}: grad_output must have the shape of the operator's output, "
             f"{'(N, C_out, *out)' if batch is not None else '(C_out, *out)'} = {want}, got {tuple(g.shape)}"
         )
-
-
-def _padded(x: np.ndarray, spec: ConvSpec) -> np.ndarray:
-    """The input of a direct convolution as its windows read it (padding mode applied)."""
-    if spec.padding_mode != "zeros":
-        x = pad_by_mode(x, [(max(lo, 0), max(hi, 0)) for lo, hi in spec.pads], spec.padding_mode)
-        return pad_or_crop(x, [(min(lo, 0), min(hi, 0)) for lo, hi in spec.pads])
-    return pad_or_crop(x, spec.pads)
-
-
-def _weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray:
-    """Weight gradient of the direct convolution ``spec``: input ``x``, output gradient ``g``.
-
-    One strided window view of the padded input and one batched product per
-    kernel tap; returns ``(C_out, C_in // groups, *kernel)``.
-    """
-    n, groups = x.shape[0], spec.groups
-    cg, mg = spec.in_channels // groups, spec.out_channels // groups
-    xp = _padded(x, spec)
-    xp = xp.reshape(n, groups, cg, *xp.shape[2:])
-    # (N, G, Mg, P) -> (G, Mg, N*P)
-    gm = g.reshape(n, groups, mg, -1).transpose(1, 2, 0, 3).reshape(groups, mg, -1)
-    dw = np.zeros((groups, mg, cg, *spec.kernel_size), dtype=np.result_type(x, g))
-    for tap in itertools.product(*map(range, spec.kernel_size)):
-        window = tuple(slice(t * d, t * d + (o - 1) * s + 1, s)
-                       for t, d, o, s in zip(tap, spec.dilation, spec.output_size, spec.stride))
-        # (N, G, Cg, *o) -> (G, Cg, N*P), one copy; the product reads it transposed
-        patch = np.moveaxis(xp[(Ellipsis, *window)], 0, 2).reshape(groups, cg, -1)
-        dw[(Ellipsis, *tap)] = np.matmul(gm, patch.transpose(0, 2, 1))
-    return dw.reshape(spec.out_channels, cg, *spec.kernel_size)
 
 
 def _finish(grads: tuple[np.ndarray, ...], result: np.dtype, batched: bool) -> Grads:
@@ -133,7 +101,7 @@ def conv_grad(grad_output: Any, x: Any, weight: Any, *, stride: Any = 1, padding
     xb, gb = (x, g) if batched else (x[None], g[None])
     xb, wk, gb = (a.astype(work, copy=False) for a in (xb, w, gb))
     gx = algorithms.conv_transpose(gb, wk, spec.adjoint())
-    gw = _weight_grad(xb, gb, spec)
+    gw = algorithms.conv_weight_grad(xb, gb, spec)
     return _finish((gx, gw, gb.sum(axis=(0, *range(2, gb.ndim)))), result, batched)
 
 
@@ -185,5 +153,5 @@ def conv_transpose_grad(grad_output: Any, x: Any, weight: Any, *, stride: Any = 
     xb, wk, gb = (a.astype(work, copy=False) for a in (xb, w, gb))
     adj = spec.adjoint()
     gx = algorithms.conv(gb, wk, adj)
-    gw = _weight_grad(gb, xb, adj)
+    gw = algorithms.conv_weight_grad(gb, xb, adj)
     return _finish((gx, gw, gb.sum(axis=(0, *range(2, gb.ndim)))), result, batched)

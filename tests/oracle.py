@@ -22,6 +22,12 @@ def rel_err(actual, expected) -> float:
     return float(np.abs(a - e).max(initial=0.0) / scale)
 
 
+def record(name: str, err: float) -> None:
+    """Count one case under ``name`` and keep the worst error."""
+    n, worst = LEDGER.get(name, (0, 0.0))
+    LEDGER[name] = (n + 1, max(worst, err))
+
+
 def check(name: str, actual, expected, tol: float | None = None) -> float:
     """Assert shape and dtype match and values agree to the dtype's tolerance; record."""
     actual, expected = np.asarray(actual), np.asarray(expected)
@@ -33,6 +39,5 @@ def check(name: str, actual, expected, tol: float | None = None) -> float:
     else:
         err = rel_err(actual, expected)
         assert err <= tol, f"{name}: relative error {err:.3e} > {tol:.1e}"
-    n, worst = LEDGER.get(name, (0, 0.0))
-    LEDGER[name] = (n + 1, max(worst, err))
+    record(name, err)
     return err

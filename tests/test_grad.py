@@ -18,7 +18,8 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from oracle import LEDGER, check
+from oracle import check, record
+from strategies import layers
 
 import convt
 import convt.torch as ct
@@ -27,34 +28,11 @@ torch.set_num_threads(1)
 EXAMPLES = 60
 
 
-@st.composite
-def space(draw, transposed: bool):
-    nd = draw(st.integers(1, 3))
-    groups = draw(st.integers(1, 2))
-    cg, mg = draw(st.integers(1, 2)), draw(st.integers(1, 2))
-    k = tuple(draw(st.integers(1, 3)) for _ in range(nd))
-    s = tuple(draw(st.integers(1, 3)) for _ in range(nd))
-    d = tuple(draw(st.integers(1, 2)) for _ in range(nd))
-    size = tuple(draw(st.integers(2, 5 if nd < 3 else 3)) for _ in range(nd))
-    mode = draw(st.sampled_from(["zeros", "zeros", "reflect", "replicate", "circular"]))
-    lo, hi = (-2, 3) if mode == "zeros" else (-1, 2)
-    pair = st.tuples(st.integers(lo, hi), st.integers(lo, hi))
-    padding = draw(st.one_of(st.lists(pair, min_size=nd, max_size=nd).map(tuple),
-                             st.integers(0, 2), st.sampled_from(["valid", "same", "same_lower"])))
-    kw = dict(stride=s, padding=padding, dilation=d, groups=groups, padding_mode=mode)
-    if transposed:
-        kw["output_padding"] = tuple(draw(st.integers(0, max(a, b) - 1)) for a, b in zip(s, d))
-    batch = draw(st.sampled_from([None, 1, 2]))
-    wshape = (groups * cg, mg, *k) if transposed else (groups * mg, cg, *k)
-    xshape = (groups * cg, *size) if batch is None else (batch, groups * cg, *size)
-    return xshape, wshape, kw
-
-
 def _setup(case, seed, transposed):
     """Arrays, the forward output and a random output gradient; None where the call is invalid."""
-    xshape, wshape, kw = case
+    kw = case.kw
     rng = np.random.default_rng(seed)
-    x, w = rng.standard_normal(xshape), rng.standard_normal(wshape)
+    x, w = rng.standard_normal(case.x_shape), rng.standard_normal(case.w_shape)
     op = convt.conv_transpose if transposed else convt.conv
     try:
         y = op(x, w, **kw)
@@ -67,16 +45,11 @@ def _grad(transposed, g, x, w, kw):
     return (convt.conv_transpose_grad if transposed else convt.conv_grad)(g, x, w, **kw)
 
 
-def _record(name: str, err: float) -> None:
-    n, worst = LEDGER.get(name, (0, 0.0))
-    LEDGER[name] = (n + 1, max(worst, err))
-
-
 @pytest.mark.parametrize("transposed", [False, True], ids=["conv", "conv_transpose"])
 @settings(max_examples=EXAMPLES)
 @given(data=st.data(), seed=st.integers(0, 2**16))
 def test_grads_equal_torch_autograd(transposed, data, seed):
-    case = data.draw(space(transposed))
+    case = data.draw(layers(transposed))
     got = _setup(case, seed, transposed)
     if got is None:
         return
@@ -99,7 +72,7 @@ def test_grads_equal_torch_autograd(transposed, data, seed):
 @given(data=st.data(), seed=st.integers(0, 2**16))
 def test_grads_equal_finite_differences(transposed, data, seed):
     """Central differences of L = <op(x, w) + b, g> along a random direction (exact: L is bilinear)."""
-    case = data.draw(space(transposed))
+    case = data.draw(layers(transposed))
     got = _setup(case, seed, transposed)
     if got is None:
         return
@@ -118,7 +91,7 @@ def test_grads_equal_finite_differences(transposed, data, seed):
     scale = np.vdot(np.abs(gx), np.abs(vx)) + np.vdot(np.abs(gw), np.abs(vw)) + np.vdot(np.abs(gb), np.abs(vb))
     err = abs(fd - analytic) / scale if scale else abs(fd - analytic)
     assert err < 1e-10, f"finite differences off by {err:.2e} (relative to the terms' size)"
-    _record("grad vs finite differences (err / sum|terms|)", err)
+    record("grad vs finite differences (err / sum|terms|)", err)
 
 
 @pytest.mark.parametrize("transposed", [False, True], ids=["conv", "conv_transpose"])
@@ -126,7 +99,7 @@ def test_grads_equal_finite_differences(transposed, data, seed):
 @given(data=st.data(), seed=st.integers(0, 2**16))
 def test_adjoint_identity(transposed, data, seed):
     """<op(x, w), g> = <grad_x, x> = <grad_w, w>: the gradients are the operator's transposes."""
-    case = data.draw(space(transposed))
+    case = data.draw(layers(transposed))
     got = _setup(case, seed, transposed)
     if got is None:
         return
@@ -136,7 +109,7 @@ def test_adjoint_identity(transposed, data, seed):
     for name, rhs in (("x", np.vdot(gx, x)), ("weight", np.vdot(gw, w))):
         err = abs(lhs - rhs) / scale if scale else abs(lhs - rhs)
         assert err < 1e-12, f"<op(x, w), g> != <grad_{name}, {name}>: off by {err:.2e}"
-        _record(f"grad adjoint identity <y,g> = <grad_{name},{name}>", err)
+        record(f"grad adjoint identity <y,g> = <grad_{name},{name}>", err)
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.complex64, np.complex128])

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from oracle import check
+from strategies import layers
 
 import convt
 import convt.torch as ct
@@ -33,33 +34,12 @@ TORCH_MODULES = {1: (torch.nn.Conv1d, torch.nn.ConvTranspose1d), 2: (torch.nn.Co
                  3: (torch.nn.Conv3d, torch.nn.ConvTranspose3d)}
 
 
-@st.composite
-def layer(draw, transposed: bool):
-    nd = draw(st.integers(1, 3))
-    groups = draw(st.integers(1, 2))
-    cg, mg = draw(st.integers(1, 2)), draw(st.integers(1, 2))
-    k = tuple(draw(st.integers(1, 3)) for _ in range(nd))
-    s = draw(st.one_of(st.integers(1, 3), st.tuples(*[st.integers(1, 3)] * nd)))
-    d = draw(st.one_of(st.integers(1, 2), st.tuples(*[st.integers(1, 2)] * nd)))
-    size = tuple(draw(st.integers(2, 5 if nd < 3 else 3)) for _ in range(nd))
-    mode = draw(st.sampled_from(["zeros", "zeros", "reflect", "replicate", "circular"]))
-    lo, hi = (-2, 3) if mode == "zeros" else (-1, 2)
-    pair = st.tuples(st.integers(lo, hi), st.integers(lo, hi))
-    padding = draw(st.one_of(st.lists(pair, min_size=nd, max_size=nd).map(tuple), st.integers(0, 2),
-                             st.sampled_from(["valid", "same", "same_lower"])))
-    kw = dict(stride=s, padding=padding, dilation=d, groups=groups, padding_mode=mode)
-    if transposed:
-        ss, dd = (s,) * nd if isinstance(s, int) else s, (d,) * nd if isinstance(d, int) else d
-        kw["output_padding"] = tuple(draw(st.integers(0, max(a, b) - 1)) for a, b in zip(ss, dd))
-    batch = draw(st.sampled_from([None, 2]))
-    return nd, groups * cg, groups * mg, k, size, batch, kw
-
-
 @pytest.mark.parametrize("transposed", [False, True], ids=["conv", "conv_transpose"])
 @settings(max_examples=60)
 @given(data=st.data(), seed=st.integers(0, 2**16))
 def test_modules_equal_numpy_operators(transposed, data, seed):
-    nd, cin, cout, k, size, batch, kw = data.draw(layer(transposed))
+    case = data.draw(layers(transposed, batches=(None, 2)))
+    nd, cin, cout, k, size, batch, kw = case.nd, case.c_in, case.c_out, case.kernel, case.size, case.batch, case.kw
     torch.manual_seed(seed)
     module = MODULES[nd][transposed](cin, cout, k, dtype=torch.float64, **kw)
     x = torch.randn(*(() if batch is None else (batch,)), cin, *size, dtype=torch.float64)
