@@ -884,3 +884,22 @@ def stride1_transpose_crop(k: int, d: int, lo: int, hi: int) -> tuple[int, int]:
     (4, 5)
     """
     return d * (k - 1) - lo, d * (k - 1) - hi
+
+
+# --- algorithms: im2col straight from the unpadded input (convt.algorithms.im2col) ---
+
+
+def conv_tap_window(i: int, o: int, s: int, d: int, lo: int, t: int) -> tuple[int, int]:
+    """The outputs ``q0 <= q < q1`` whose tap ``t`` reads inside the input: ``0 <= q*s + t*d - lo < i``.
+
+    The others read the zero padding. ``q0 == q1`` when none does.
+
+    >>> conv_tap_window(32, 16, 2, 1, 1, 0)   # k4 s2 p1, tap 0: output 0 reads x[-1]
+    (1, 16)
+    >>> conv_tap_window(5, 3, 1, 1, 0, 2)
+    (0, 3)
+    """
+    a = t * d - lo
+    q0 = min(o, max(0, -(a // s)))       # smallest q with q*s + a >= 0
+    q1 = min(o, max(q0, (i - 1 - a) // s + 1)) if i - 1 - a >= 0 else q0
+    return q0, q1

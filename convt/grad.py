@@ -152,6 +152,5 @@ def conv_transpose_grad(grad_output: Any, x: Any, weight: Any, *, stride: Any = 
     xb, gb = (x, g) if batched else (x[None], g[None])
     xb, wk, gb = (a.astype(work, copy=False) for a in (xb, w, gb))
     adj = spec.adjoint()
-    gx = algorithms.conv(gb, wk, adj)
-    gw = algorithms.conv_weight_grad(gb, xb, adj)
+    gx, gw = algorithms.conv_and_weight_grad(gb, wk, xb, adj)  # one shared im2col of grad_output
     return _finish((gx, gw, gb.sum(axis=(0, *range(2, gb.ndim)))), result, batched)

@@ -66,6 +66,26 @@ def test_every_transposed_algorithm_equals_reference(case, seed):
         check(f"algorithms gemm {layout} vs reference", gemm.conv_transpose(x, w, spec, layout), ref)
 
 
+@settings(max_examples=60, deadline=None)
+@given(layer(transposed=True), st.integers(0, 2**16), st.sampled_from([0, 10**9]))
+def test_gemm_products_per_image_or_on_a_copy(case, seed, threshold):
+    """gemm's channels-first product, image by image on x as it lies (threshold 0) or on a channel-major copy."""
+    batch, g, cg, mg, k, size, kw = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, g * cg, *size))
+    w = rng.standard_normal((g * cg, mg, *k))
+    spec = _spec_or_none(conv_transpose_spec, x.shape, w.shape, **kw)
+    if spec is None:
+        return
+    old, gemm.BATCH_PIXELS = gemm.BATCH_PIXELS, threshold
+    try:
+        got = gemm.conv_transpose(x, w, spec, "channels_first")
+    finally:
+        gemm.BATCH_PIXELS = old
+    check(f"gemm per-image product (threshold {threshold}) vs reference", got,
+          algorithms.conv_transpose(x, w, spec, "reference"))
+
+
 @settings(max_examples=150, deadline=None)
 @given(layer(transposed=False), st.integers(0, 2**16))
 def test_every_direct_algorithm_equals_reference(case, seed):
@@ -141,12 +161,21 @@ def test_batch_tiles_and_threads_do_not_change_results(small_tiles, threads):
             for name in TRANSPOSED:
                 check(f"tiled {name} vs reference", algorithms.conv_transpose(x, w, spec, name), ref)
             check("tiled gemm channels_last vs reference", gemm.conv_transpose(x, w, spec, "channels_last"), ref)
+            for threshold in (0, 10**9):
+                with pytest.MonkeyPatch.context() as mp:
+                    mp.setattr(gemm, "BATCH_PIXELS", threshold)
+                    check(f"tiled gemm per-image product ({threshold}) vs reference",
+                          gemm.conv_transpose(x, w, spec, "channels_first"), ref)
             wc = rng.standard_normal((4, 3, k, k))
             cs, _ = conv_spec(x.shape, wc.shape, stride=s, padding=1, groups=2)
             check("tiled im2col vs reference", algorithms.conv(x, wc, cs, "im2col"),
                   algorithms.conv(x, wc, cs, "reference"))
             g = rng.standard_normal((7, 4, *cs.output_size))
             check("tiled weight_grad vs per-image sum", im2col.weight_grad(x, g, cs),
+                  sum(im2col.weight_grad(x[i:i + 1], g[i:i + 1], cs) for i in range(7)))
+            y, dw = im2col.conv_and_weight_grad(x, wc, g, cs)
+            check("tiled fused conv vs reference", y, algorithms.conv(x, wc, cs, "reference"))
+            check("tiled fused weight grad vs per-image sum", dw,
                   sum(im2col.weight_grad(x[i:i + 1], g[i:i + 1], cs) for i in range(7)))
     finally:
         _threads.set_num_threads(None)
@@ -288,6 +317,23 @@ def test_weight_grad_is_the_definition(case, seed):
     check("im2col weight_grad vs reference", im2col.weight_grad(x, g, spec), want)
 
 
+@settings(max_examples=80, deadline=None)
+@given(layer(transposed=False), st.integers(0, 2**16))
+def test_conv_and_weight_grad_equal_the_two_apart(case, seed):
+    """The fused pass (one shared im2col) gives the reference convolution and the tested weight gradient."""
+    batch, g_, cg, mg, k, size, kw = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, g_ * cg, *size))
+    w = rng.standard_normal((g_ * mg, cg, *k))
+    spec = _spec_or_none(conv_spec, x.shape, w.shape, **kw)
+    if spec is None:
+        return
+    g = rng.standard_normal((batch, spec.out_channels, *spec.output_size))
+    y, dw = algorithms.conv_and_weight_grad(x, w, g, spec)
+    check("fused conv vs reference", y, algorithms.conv(x, w, spec, "reference"))
+    check("fused weight grad vs im2col weight_grad", dw, im2col.weight_grad(x, g, spec))
+
+
 @pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
 def test_conv_weight_grad_with_padding_modes_matches_the_reference(mode):
     rng = np.random.default_rng(7)
@@ -301,6 +347,12 @@ def test_conv_weight_grad_with_padding_modes_matches_the_reference(mode):
         e[idx] = 1.0
         want[idx] = np.sum(algorithms.conv(x, e, spec, "reference") * g)
     check(f"conv_weight_grad {mode} vs reference", algorithms.conv_weight_grad(x, g, spec), want)
+    w = rng.standard_normal(w_shape)
+    y, dw = algorithms.conv_and_weight_grad(x, w, g, spec)
+    check(f"conv_and_weight_grad {mode}: conv vs reference", y, algorithms.conv(x, w, spec, "reference"))
+    check(f"conv_and_weight_grad {mode}: weight grad vs reference", dw, want)
+    with pytest.raises(ValueError, match="direct"):
+        algorithms.conv_and_weight_grad(x, w, g, spec.adjoint())
     with pytest.raises(ValueError, match="direct"):
         algorithms.conv_weight_grad(x, g, spec.adjoint())
 

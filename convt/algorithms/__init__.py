@@ -32,7 +32,8 @@ from ._common import fold_by_mode, pad_by_mode
 from ._threads import num_threads, set_num_threads
 
 __all__ = [
-    "CONV_ALGORITHMS", "TRANSPOSE_ALGORITHMS", "conv", "conv_transpose", "conv_weight_grad", "num_threads",
+    "CONV_ALGORITHMS", "TRANSPOSE_ALGORITHMS", "conv", "conv_and_weight_grad", "conv_transpose", "conv_weight_grad",
+    "num_threads",
     "set_num_threads",
 ]
 
@@ -83,6 +84,22 @@ def conv_weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray
         raise ValueError("conv_weight_grad needs a direct-convolution spec")
     x, spec = _zeros_mode(x, spec)
     return im2col.weight_grad(x, g, spec)
+
+
+def conv_and_weight_grad(x: np.ndarray, w: np.ndarray, g: np.ndarray,
+                         spec: ConvSpec) -> tuple[np.ndarray, np.ndarray]:
+    """``(conv(x, w, spec), conv_weight_grad(x, g, spec))`` computed together (padding mode applied).
+
+    The two share one gather of ``x`` per batch tile
+    (:func:`convt.algorithms.im2col.conv_and_weight_grad`), faster than the
+    two apart on every benchmark layer, stride 1 included, where the
+    planner's gather-free ``phase_shift`` convolution plus a separate weight
+    gradient is slower (docs/perf-notes.md).
+    """
+    if spec.transposed:
+        raise ValueError("conv_and_weight_grad needs a direct-convolution spec")
+    x, spec = _zeros_mode(x, spec)
+    return im2col.conv_and_weight_grad(x, w, g, spec)
 
 
 def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, algorithm: str = "auto") -> np.ndarray:

@@ -91,10 +91,12 @@ def pieces_for(*sizes: int) -> tuple[int, list[tuple[int, int]]]:
     return axis, _threads.chunks(sizes[axis], _threads.num_threads())
 
 
-def channel_major(x: np.ndarray, groups: int, pads, name: str | None = None) -> np.ndarray:
+def channel_major(x: np.ndarray, groups: int, pads, name: str | None = None,
+                  out: np.ndarray | None = None) -> np.ndarray:
     """``(nb, C, *i)`` -> ``(G, C/G, nb, *padded)``, zero-padded (negative: cropped) by ``pads``.
 
-    With ``name`` the result lives in that :func:`workspace`.
+    With ``name`` the result lives in that :func:`workspace`; with ``out``
+    (a view of that shape, e.g. into a larger flat buffer) it is written there.
     """
     nb, c = x.shape[:2]
     sp = x.shape[2:]
@@ -109,7 +111,8 @@ def channel_major(x: np.ndarray, groups: int, pads, name: str | None = None) -> 
         src.append(slice(max(-lo, 0), n - max(-hi, 0)))
         dst.append(slice(max(lo, 0), max(lo, 0) + max(n - max(-lo, 0) - max(-hi, 0), 0)))
         padded = padded or lo > 0 or hi > 0
-    out = np.empty(shape, dtype=x.dtype) if name is None else workspace(name, shape, x.dtype)
+    if out is None:
+        out = np.empty(shape, dtype=x.dtype) if name is None else workspace(name, shape, x.dtype)
     if padded:
         out.fill(0)
     out[tuple(dst)] = xt[tuple(src)]

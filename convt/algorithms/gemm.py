@@ -27,7 +27,11 @@ from ..spec import ConvSpec
 from . import _threads
 from ._layout import batch_tiles, channel_major, pieces_for, workspace
 
-__all__ = ["channels_last", "conv_transpose", "phase_row", "prepare"]
+__all__ = ["BATCH_PIXELS", "channels_last", "conv_transpose", "phase_row", "prepare"]
+
+#: with at least this many input pixels per image, the channels-first product runs image by image on the
+#: input as it lies (no channel-major copy); below it, one product on a channel-major copy of the tile
+BATCH_PIXELS = 128
 
 
 @functools.lru_cache(maxsize=512)
@@ -58,7 +62,10 @@ def channels_last(spec: ConvSpec) -> bool:
     """Whether the col2im runs with output channels innermost (their run is longer than a phase row).
 
     With one tap per phase (kernel <= stride) the phases are copied straight
-    and the output's own order (channels first) is kept.
+    and the output's own order (channels first) is kept; so it is with at
+    least :data:`BATCH_PIXELS` input pixels per image, where the
+    channels-first product reads the input as it lies (no copy) and wins
+    (docs/perf-notes.md).
 
     >>> from convt.spec import conv_transpose_spec
     >>> channels_last(conv_transpose_spec((2, 512, 4, 4), (512, 256, 4, 4), stride=2, padding=1)[0])
@@ -66,6 +73,8 @@ def channels_last(spec: ConvSpec) -> bool:
     """
     if all(k * d <= s for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation)):
         return False  # one tap per phase: written straight, the spatial order is the output's
+    if math.prod(spec.input_size) >= BATCH_PIXELS:
+        return False
     return spec.out_channels // spec.groups >= 2 * phase_row(spec)
 
 
@@ -112,6 +121,12 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, layout: str | N
             cols = np.matmul(xl.reshape(groups, pix, cg), wm, out=workspace("gemm.cols", (groups, pix, ntaps * mg), dtype))
             cols = cols.reshape(groups, nb, *spec.input_size, ntaps, mg)
             cols = cols.transpose(0, nd + 2, nd + 3, 1, *range(2, nd + 2))
+        elif math.prod(spec.input_size) >= BATCH_PIXELS:
+            # (G, T*Mg, Cg) @ (nb, G, Cg, P) -> (nb, G, T*Mg, P): one product per image, no copy of x,
+            # viewed (G, T, Mg, nb, *i)
+            xb = x[n0:n1].reshape(nb, groups, cg, -1)
+            cols = np.matmul(wm, xb, out=workspace("gemm.cols", (nb, groups, ntaps * mg, xb.shape[3]), dtype))
+            cols = np.moveaxis(cols.reshape(nb, groups, ntaps, mg, *spec.input_size), 0, 3)
         else:
             xm = channel_major(x[n0:n1], groups, ((0, 0),) * nd, "gemm.x").reshape(groups, cg, -1)
             cols = np.matmul(wm, xm, out=workspace("gemm.cols", (groups, ntaps * mg, xm.shape[2]), dtype))

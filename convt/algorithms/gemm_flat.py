@@ -47,7 +47,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
         length = nb * math.prod(grid)
         flat = workspace("gemm_flat.x", (groups, cg, length + tail), x.dtype)
         flat[..., length:] = 0
-        flat[..., :length].reshape(groups, cg, nb, *grid)[...] = channel_major(x[n0:n1], groups, pads, "gemm_flat.xp")
+        channel_major(x[n0:n1], groups, pads, out=flat[..., :length].reshape(groups, cg, nb, *grid))
         cols = np.matmul(wm, flat, out=workspace("gemm_flat.cols", (groups, ntaps * mg, length + tail), dtype))
         cols = cols.reshape(groups, ntaps, mg, length + tail)
         ov = np.moveaxis(out[n0:n1], 0, 2)  # (G, Mg, nb, *o) view

@@ -15,14 +15,16 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import threading
 
 import numpy as np
 
+from .. import arithmetic as ar
 from ..spec import ConvSpec
 from . import _threads
 from ._layout import batch_tiles, channel_major, pieces_for, workspace
 
-__all__ = ["conv", "prepare", "weight_grad"]
+__all__ = ["conv", "conv_and_weight_grad", "prepare", "weight_grad"]
 
 
 @functools.lru_cache(maxsize=512)
@@ -33,6 +35,70 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1):
                for tap in itertools.product(*map(range, spec.kernel_size))]
     per_image = (len(windows) * spec.in_channels + spec.out_channels) * math.prod(spec.output_size) * itemsize
     return windows, batch_tiles(n, per_image, at_least=threads)
+
+
+@functools.lru_cache(maxsize=512)
+def direct_windows(spec: ConvSpec):
+    """Per tap: the input window read straight from the unpadded input, where it lands, and the zero strips.
+
+    Entries ``(source, target, strips)``: ``cols[..., *target] = x[..., *source]``
+    (spatial slices; ``None`` when the tap reads only padding) and the
+    ``strips`` of ``cols[..., :]`` that read padding, to be zeroed
+    (:func:`convt.arithmetic.conv_tap_window`).
+    """
+    out = []
+    for tap in itertools.product(*map(range, spec.kernel_size)):
+        axes = [(ar.conv_tap_window(i, o, s, d, lo, t), i, o, s, d, lo, t) for i, o, s, d, (lo, _), t in
+                zip(spec.input_size, spec.output_size, spec.stride, spec.dilation, spec.pads, tap)]
+        if any(q1 <= q0 for (q0, q1), *_ in axes):
+            out.append((None, None, ((slice(None),) * spec.nd,)))
+            continue
+        source = tuple(slice(q0 * s + t * d - lo, (q1 - 1) * s + t * d - lo + 1, s)
+                       for (q0, q1), i, o, s, d, lo, t in axes)
+        target = tuple(slice(q0, q1) for (q0, q1), *_ in axes)
+        strips = []
+        for a, ((q0, q1), _, o, *_) in enumerate(axes):
+            for piece in (slice(0, q0), slice(q1, o)):
+                if piece.stop > piece.start:
+                    strips.append((*target[:a], piece, *(slice(None),) * (spec.nd - a - 1)))
+        out.append((source, target, tuple(strips)))
+    return tuple(out)
+
+
+def _gather_direct(x: np.ndarray, spec: ConvSpec, cols: np.ndarray) -> None:
+    """im2col straight from the unpadded tile ``(nb, C, *i)``: ``cols`` ``(G, T, Cg, nb, *o)``, threaded."""
+    nb, groups = x.shape[0], spec.groups
+    xg = np.moveaxis(x.reshape(nb, groups, spec.in_channels // groups, *spec.input_size), 0, 2)  # (G, Cg, nb, *i)
+    taps = direct_windows(spec)
+    axis, pieces = pieces_for(len(taps), cols.shape[2])
+
+    def one(u: int, c: slice) -> None:
+        source, target, strips = taps[u]
+        dst = cols[:, u, c]
+        for strip in strips:
+            dst[(Ellipsis, *strip)] = 0
+        if source is not None:
+            dst[(Ellipsis, *target)] = xg[(slice(None), c, Ellipsis, *source)]
+
+    def gather(piece: tuple[int, int]) -> None:
+        if axis == 0:
+            for u in range(*piece):
+                one(u, slice(None))
+        else:
+            for u in range(len(taps)):
+                one(u, slice(*piece))
+
+    _threads.parallel(gather, pieces)
+
+
+def _columns(x: np.ndarray, spec: ConvSpec, windows, nb: int) -> np.ndarray:
+    """The tile's im2col columns ``(G, T*Cg, nb*P)`` (for a 1x1 stride-1 kernel, the channel-major input)."""
+    groups, cg = spec.groups, spec.in_channels // spec.groups
+    if len(windows) == 1 and all(s == 1 for s in spec.stride) and not any(lo or hi for lo, hi in spec.pads):
+        return channel_major(x, groups, spec.pads, "im2col.x").reshape(groups, cg, -1)
+    cols = workspace("im2col.cols", (groups, len(windows), cg, nb, *spec.output_size), x.dtype)
+    _gather_direct(x, spec, cols)
+    return cols.reshape(groups, len(windows) * cg, -1)
 
 
 def conv(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
@@ -47,34 +113,11 @@ def conv(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     def tile(nr: tuple[int, int]) -> None:
         n0, n1 = nr
         nb = n1 - n0
-        xp = channel_major(x[n0:n1], groups, spec.pads, "im2col.x")
-        if ntaps == 1 and xp.shape[3:] == spec.output_size:
-            cols = xp  # 1x1 kernel, stride 1, nothing to gather
-        else:
-            cols = workspace("im2col.cols", (groups, ntaps, cg, nb, *spec.output_size), x.dtype)
-            _gather(xp, windows, cols)
-        cols = cols.reshape(groups, ntaps * cg, -1)
+        cols = _columns(x[n0:n1], spec, windows, nb)
         res = np.matmul(wm, cols, out=workspace("im2col.res", (groups, mg, cols.shape[2]), out.dtype))
         np.moveaxis(out[n0:n1], 0, 2)[...] = res.reshape(groups, mg, nb, *spec.output_size)
     _threads.run_tiles(tile, tiles, small=getattr(tiles, "small", False))
     return out.reshape(n, spec.out_channels, *spec.output_size)
-
-
-def _gather(xp: np.ndarray, windows, cols: np.ndarray) -> None:
-    """Copy each tap's window of the padded tile into the column buffer, threaded."""
-    cg = xp.shape[1]
-    axis, pieces = pieces_for(len(windows), cg)
-
-    def gather(piece: tuple[int, int]) -> None:
-        if axis == 0:
-            for u in range(*piece):
-                cols[:, u] = xp[(Ellipsis, *windows[u])]
-        else:
-            c = slice(*piece)
-            for u, win in enumerate(windows):
-                cols[:, u, c] = xp[(slice(None), c, slice(None), *win)]
-
-    _threads.parallel(gather, pieces)
 
 
 def weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray:
@@ -100,10 +143,60 @@ def weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray:
     dw = np.zeros((groups, mg, ntaps * cg), dtype=dtype)
     for n0, n1 in tiles:
         nb = n1 - n0
-        xp = channel_major(x[n0:n1], groups, spec.pads, "im2col.x")
-        cols = workspace("im2col.cols", (groups, ntaps, cg, nb, *spec.output_size), x.dtype)
-        _gather(xp, windows, cols)
+        cols = _columns(x[n0:n1], spec, windows, nb)
         gm = channel_major(g[n0:n1], groups, ((0, 0),) * spec.nd, "im2col.g").reshape(groups, mg, -1)
-        dw += np.matmul(gm, cols.reshape(groups, ntaps * cg, -1).transpose(0, 2, 1))
+        dw += np.matmul(gm, cols.transpose(0, 2, 1))
     dw = dw.reshape(groups, mg, ntaps, cg).transpose(0, 1, 3, 2)
     return dw.reshape(spec.out_channels, cg, *spec.kernel_size)
+
+
+def conv_and_weight_grad(x: np.ndarray, w: np.ndarray, g: np.ndarray, spec: ConvSpec) -> tuple[np.ndarray, np.ndarray]:
+    """The direct convolution of ``x`` by ``w`` and the weight gradient at ``x`` for the output gradient ``g``.
+
+    The two share their im2col columns: per batch tile, one gather and two
+    products (``(G, Mg, T*Cg) @ cols`` and ``g_tile @ cols^T``), tiles side by
+    side on the worker threads, one partial weight gradient per thread.
+    This is the whole work of :func:`convt.conv_transpose_grad` but its
+    bias term: the input gradient of a transposed convolution is the direct
+    convolution of the output gradient, whose weight gradient reads the same
+    columns.
+
+    Shape: ``(N, C_out, *out)`` and ``(C_out, C_in // groups, *kernel)``.
+
+    >>> from convt.spec import conv_spec
+    >>> spec, _ = conv_spec((1, 1, 4), (1, 1, 2))
+    >>> y, dw = conv_and_weight_grad(np.arange(4.0).reshape(1, 1, 4), np.ones((1, 1, 2)), np.ones((1, 1, 3)), spec)
+    >>> y, dw
+    (array([[[1., 3., 5.]]]), array([[[3., 6.]]]))
+    """
+    n, groups = x.shape[0], spec.groups
+    cg, mg = spec.in_channels // groups, spec.out_channels // groups
+    windows, tiles = prepare(spec, n, x.dtype.itemsize, _threads.num_threads())
+    ntaps = len(windows)
+    wm = w.reshape(groups, mg, cg, ntaps).transpose(0, 1, 3, 2).reshape(groups, mg, ntaps * cg)
+    out = np.empty((n, groups, mg, *spec.output_size), dtype=np.result_type(x, w))
+    dtype = np.result_type(x, g)
+    partial: dict[int, np.ndarray] = {}
+    lock = threading.Lock()
+
+    def tile(nr: tuple[int, int]) -> None:
+        n0, n1 = nr
+        nb = n1 - n0
+        cols = _columns(x[n0:n1], spec, windows, nb)
+        res = np.matmul(wm, cols, out=workspace("im2col.res", (groups, mg, cols.shape[2]), out.dtype))
+        np.moveaxis(out[n0:n1], 0, 2)[...] = res.reshape(groups, mg, nb, *spec.output_size)
+        gm = channel_major(g[n0:n1], groups, ((0, 0),) * spec.nd, "im2col.g").reshape(groups, mg, -1)
+        key = threading.get_ident()
+        with lock:
+            acc = partial.get(key)
+        if acc is None:
+            acc = np.matmul(gm, cols.transpose(0, 2, 1))
+            with lock:
+                partial[key] = acc
+        else:
+            acc += np.matmul(gm, cols.transpose(0, 2, 1), out=workspace("im2col.dw", acc.shape, dtype))
+
+    _threads.run_tiles(tile, tiles, small=getattr(tiles, "small", False))
+    dw = functools.reduce(np.add, partial.values()).astype(dtype, copy=False)
+    dw = dw.reshape(groups, mg, ntaps, cg).transpose(0, 1, 3, 2)
+    return out.reshape(n, spec.out_channels, *spec.output_size), dw.reshape(spec.out_channels, cg, *spec.kernel_size)

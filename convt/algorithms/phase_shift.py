@@ -78,7 +78,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
         length = nb * math.prod(grid)
         flat = workspace("phase_shift.x", (groups, cg, length + tail), x.dtype)
         flat[..., length:] = 0
-        flat[..., :length].reshape(groups, cg, nb, *grid)[...] = channel_major(x[n0:n1], groups, pads, "phase_shift.xp")
+        channel_major(x[n0:n1], groups, pads, out=flat[..., :length].reshape(groups, cg, nb, *grid))
         acc = workspace("phase_shift.acc", (groups, mg, length), dtype)
         tmp = workspace("phase_shift.tmp", (groups, mg, length), dtype)
         ov = np.moveaxis(out[n0:n1], 0, 2)  # (G, Mg, nb, *o) view

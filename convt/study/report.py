@@ -261,7 +261,9 @@ def _markdown(results: dict[str, Any], files: dict[str, str], fig_dir: str, disc
     main = paired(results, "convt4", "maxunpool")
     k3 = paired(results, "convt3", "maxunpool")
     if main is not None:
-        lines.append(f"By the rule fixed before the run, ConvT k4 against max-unpooling: **{verdict(main)}** "
+        claim = {"convt4 better": "supported", "maxunpool better": "contradicted"}.get(verdict(main), "not resolved")
+        lines.append(f"**The seed's claim is {claim}** by the rule fixed before the run. "
+                     f"ConvT k4 against max-unpooling: **{verdict(main)}** "
                      f"(mean difference {main['mean_diff']:+.5f}, {main['rel_diff']:+.1%}, ConvT better in "
                      f"{main['wins']}/{main['n']} seeds, paired t p = {main['t_p']:.3g}).")
     if k3 is not None:
@@ -276,7 +278,7 @@ def _markdown(results: dict[str, Any], files: dict[str, str], fig_dir: str, disc
               "## Reproduce", "",
               "```",
               "convt study --out docs            # the full study (writes docs/study.md, docs/study/)",
-              "convt study --quick --out /tmp/s  # one seed, one epoch: a demo in a minute or two",
+              "convt study --quick --out study-demo  # one seed, one epoch: a demo in a minute or two",
               "convt study --report docs/study/results.json --out docs   # the report again, from the JSON",
               "```", ""]
     return "\n".join(lines)
