@@ -86,6 +86,31 @@ def test_gemm_products_per_image_or_on_a_copy(case, seed, threshold):
           algorithms.conv_transpose(x, w, spec, "reference"))
 
 
+@settings(max_examples=80, deadline=None)
+@given(layer(transposed=False), st.integers(0, 2**16), st.sampled_from(["always", "never"]))
+def test_im2col_gathers_from_the_input_or_a_padded_copy(case, seed, how):
+    """Both im2col gathers (straight from the unpadded input, or from a padded copy) in conv and the gradients."""
+    batch, g, cg, mg, k, size, kw = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, g * cg, *size))
+    w = rng.standard_normal((g * mg, cg, *k))
+    spec = _spec_or_none(conv_spec, x.shape, w.shape, **kw)
+    if spec is None:
+        return
+    gy = rng.standard_normal((batch, spec.out_channels, *spec.output_size))
+    old, im2col.DIRECT_GATHER = im2col.DIRECT_GATHER, how
+    try:
+        got, (y, dw), dw2 = im2col.conv(x, w, spec), im2col.conv_and_weight_grad(x, w, gy, spec), \
+            im2col.weight_grad(x, gy, spec)
+    finally:
+        im2col.DIRECT_GATHER = old
+    ref = algorithms.conv(x, w, spec, "reference")
+    check(f"im2col gather {how} vs reference", got, ref)
+    check(f"im2col fused gather {how} vs reference", y, ref)
+    check(f"im2col weight grad gather {how} vs fused", dw, dw2)
+    check(f"im2col weight grad gather {how} vs default", dw2, im2col.weight_grad(x, gy, spec))
+
+
 @settings(max_examples=150, deadline=None)
 @given(layer(transposed=False), st.integers(0, 2**16))
 def test_every_direct_algorithm_equals_reference(case, seed):

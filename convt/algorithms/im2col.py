@@ -24,7 +24,7 @@ from ..spec import ConvSpec
 from . import _threads
 from ._layout import batch_tiles, channel_major, pieces_for, workspace
 
-__all__ = ["conv", "conv_and_weight_grad", "prepare", "weight_grad"]
+__all__ = ["DIRECT_GATHER", "conv", "conv_and_weight_grad", "direct_windows", "gathers_directly", "prepare", "weight_grad"]
 
 
 @functools.lru_cache(maxsize=512)
@@ -91,13 +91,53 @@ def _gather_direct(x: np.ndarray, spec: ConvSpec, cols: np.ndarray) -> None:
     _threads.parallel(gather, pieces)
 
 
+def _gather(xp: np.ndarray, windows, cols: np.ndarray) -> None:
+    """Copy each tap's window of the channel-major padded tile into the column buffer, threaded."""
+    cg = xp.shape[1]
+    axis, pieces = pieces_for(len(windows), cg)
+
+    def gather(piece: tuple[int, int]) -> None:
+        if axis == 0:
+            for u in range(*piece):
+                cols[:, u] = xp[(Ellipsis, *windows[u])]
+        else:
+            c = slice(*piece)
+            for u, win in enumerate(windows):
+                cols[:, u, c] = xp[(slice(None), c, slice(None), *win)]
+
+    _threads.parallel(gather, pieces)
+
+
+def gathers_directly(spec: ConvSpec) -> bool:
+    """Whether the im2col reads the unpadded input (:func:`direct_windows`), else a padded channel-major copy.
+
+    Straight from the input when there is padding or cropping (no padded
+    copy, no zero fill); with none, the channel-major copy first
+    (faster on U-Net's large unpadded images, docs/perf-notes.md).
+
+    >>> from convt.spec import conv_spec
+    >>> gathers_directly(conv_spec((1, 4, 8, 8), (4, 4, 3, 3), padding=1)[0])
+    True
+    """
+    return DIRECT_GATHER == "always" or (DIRECT_GATHER == "padded" and any(lo or hi for lo, hi in spec.pads))
+
+
+#: "padded" (the default rule of :func:`gathers_directly`), "always" or "never" (the tests force both)
+DIRECT_GATHER = "padded"
+
+
 def _columns(x: np.ndarray, spec: ConvSpec, windows, nb: int) -> np.ndarray:
     """The tile's im2col columns ``(G, T*Cg, nb*P)`` (for a 1x1 stride-1 kernel, the channel-major input)."""
     groups, cg = spec.groups, spec.in_channels // spec.groups
-    if len(windows) == 1 and all(s == 1 for s in spec.stride) and not any(lo or hi for lo, hi in spec.pads):
-        return channel_major(x, groups, spec.pads, "im2col.x").reshape(groups, cg, -1)
+    if gathers_directly(spec):
+        cols = workspace("im2col.cols", (groups, len(windows), cg, nb, *spec.output_size), x.dtype)
+        _gather_direct(x, spec, cols)
+        return cols.reshape(groups, len(windows) * cg, -1)
+    xp = channel_major(x, groups, spec.pads, "im2col.x")
+    if len(windows) == 1 and xp.shape[3:] == spec.output_size:
+        return xp.reshape(groups, cg, -1)  # 1x1 kernel, stride 1, nothing to gather
     cols = workspace("im2col.cols", (groups, len(windows), cg, nb, *spec.output_size), x.dtype)
-    _gather_direct(x, spec, cols)
+    _gather(xp, windows, cols)
     return cols.reshape(groups, len(windows) * cg, -1)
 
 
