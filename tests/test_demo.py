@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PIL import Image
 
 from convt.cli import main
@@ -37,6 +39,12 @@ def test_demo_prints_and_draws(tmp_path, capsys):
             page = p.read_text()
             assert '"output_padding": "1"' in page and "https://" not in page
     assert sum(p.stat().st_size for p in tmp_path.iterdir()) < 1_500_000
+    # the committed gallery is this command's output: the same files, and the explorer page
+    # (no rendering library involved) byte for byte
+    gallery = Path(__file__).resolve().parent.parent / "docs" / "gallery"
+    assert sorted(p.name for p in gallery.iterdir()) == sorted(FILES)
+    assert (gallery / "explorer.html").read_bytes() == (tmp_path / "explorer.html").read_bytes(), (
+        "docs/gallery is stale: regenerate it with `convt demo --out docs/gallery`")
 
 
 def test_demo_without_figures(tmp_path, capsys, monkeypatch):
