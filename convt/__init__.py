@@ -5,6 +5,9 @@ framework's convention (:mod:`convt.compat`), gradients, PyTorch layers
 (:mod:`convt.torch`, imported only when used) and pictures.
 """
 
+import importlib as _importlib
+from typing import Any as _Any
+
 from .arithmetic import (
     conv_input_sizes,
     conv_output_size,
@@ -28,3 +31,10 @@ __all__ = [
     "conv_transpose_output_padding",
     "conv_transpose_output_size",
 ]
+
+
+def __getattr__(name: str) -> _Any:
+    """``convt.torch`` and ``convt.compat`` load on first use (PyTorch stays optional)."""
+    if name in ("torch", "compat"):
+        return _importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

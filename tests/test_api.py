@@ -105,3 +105,13 @@ def test_bad_cli_argument_exits_2_with_one_line():
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
     r = subprocess.run([sys.executable, "-m", "convt", "nosuchcommand"], capture_output=True, text=True)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_torch_and_compat_load_on_first_use():
+    code = ("import sys, convt; assert 'torch' not in sys.modules; "
+            "m = convt.torch.ConvTranspose2d(2, 3, 4, stride=2, padding='same'); "
+            "assert 'torch' in sys.modules and convt.compat.keras.__name__ == 'convt.compat.keras'; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "ok"
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        convt.nothing  # noqa: B018
