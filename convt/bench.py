@@ -2,12 +2,14 @@
 
 Twelve layers from real networks (autoencoder, DCGAN generator, U-Net
 decoder, a stride-1 layer, a 1-D vocoder, a 3-D U-Net), float32. Every
-implementation of a case is timed interleaved with the others in one
-process: per sample, each implementation makes one untimed warm-up call and
-one timed call, in turn. The medians are reported, with the ratio of the
-faster peer's time to convt's (> 1: convt is faster), convt's GFLOP/s and
-its share of the ``numpy.matmul`` rate for the product the layer amounts to
-(the "GEMM floor": that product alone, timed in the same rounds), and the
+implementation of a case first runs for :data:`WARM_UP_S` seconds, then is
+timed interleaved with the others in one process: per sample, each
+implementation makes one untimed warm-up call and one timed call, in turn.
+The medians are reported, with the ratio of the faster peer's time to
+convt's (> 1: convt is faster), convt's GFLOP/s and its share of the
+``numpy.matmul`` rate for the product the layer amounts to (the "GEMM
+floor": that product alone, timed after the interleaved rounds of every
+case, because OpenBLAS's spinning threads slow whatever follows it), and the
 peak extra memory convt's call allocates (tracemalloc) relative to its input
 plus output bytes.
 
@@ -23,6 +25,7 @@ PyTorch, ONNX Runtime and JAX are imported only here, only when present.
 from __future__ import annotations
 
 import gc
+import itertools
 import math
 import os
 import platform
@@ -302,6 +305,24 @@ def run_suite(cases: Sequence[Case], *, mode: str = "conv_transpose", samples: i
                 time.perf_counter)
 
 
+#: each implementation runs this long (and at least 3 calls) before its first timed sample
+WARM_UP_S = 0.5
+
+
+def _warm_up(f: Callable[[], object]) -> None:
+    """Call ``f`` for :data:`WARM_UP_S` seconds (at least 3 times).
+
+    The first calls of a layer with a large result run up to 3x slower (unet-2:
+    28 ms for the first 8 calls, then 10 ms; fresh pages for a new large
+    array, docs/perf-notes.md item 25) whatever the implementation.
+    """
+    t_end = time.perf_counter() + WARM_UP_S
+    for i in itertools.count():
+        f()
+        if i >= 2 and time.perf_counter() >= t_end:
+            return
+
+
 def _run(cases, mode, samples, peers, threads, progress, pause, timer) -> list[Result]:
     bar = None
     if progress:
@@ -313,7 +334,7 @@ def _run(cases, mode, samples, peers, threads, progress, pause, timer) -> list[R
                        leave=False)
         except ImportError:  # pragma: no cover
             bar = None
-    results = []
+    results, floors = [], []
     for case in cases:
         arrays = _arrays(case, mode)
         impls: dict[str, Callable[[], object]] = {"convt": _convt(case, mode, arrays)}
@@ -331,10 +352,10 @@ def _run(cases, mode, samples, peers, threads, progress, pause, timer) -> list[R
                         impls["jax"] = f
             except ImportError:
                 continue
-        impls["gemm"] = _gemm_floor(case, mode)
-        res = Result(case, mode, {name: [] for name in impls})
-        for f in impls.values():  # compile / first-call costs out of the way
-            f()
+        floor = _gemm_floor(case, mode)
+        res = Result(case, mode, {name: [] for name in (*impls, "gemm")})
+        for f in impls.values():  # compile / first-call costs and the process's memory warm-up out of the way
+            _warm_up(f)
         for _ in range(samples):
             for name, f in impls.items():
                 f()  # untimed warm-up: wakes the second core, fills caches
@@ -345,12 +366,23 @@ def _run(cases, mode, samples, peers, threads, progress, pause, timer) -> list[R
                     time.sleep(pause)
             if bar is not None:
                 bar.update(1)
+        floors.append((res, floor))
         io = sum(a.nbytes for a in arrays)
         out = impls["convt"]()
         io += sum(o.nbytes for o in (out if isinstance(out, tuple) else (out,)))
         del out
         res.peak_extra = _peak_ratio(impls["convt"], io)
         results.append(res)
+    # The floors after every interleaved round of every case: OpenBLAS's worker threads keep spinning
+    # after a multi-threaded product and halve the next two-thread call of whatever follows it
+    # (docs/perf-notes.md, item 25).
+    for res, floor in floors:
+        floor()
+        for _ in range(samples):
+            floor()
+            t0 = timer()
+            floor()
+            res.times["gemm"].append((timer() - t0) * 1e3)
     if bar is not None:
         bar.close()
     return results

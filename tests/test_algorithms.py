@@ -308,8 +308,10 @@ def test_bench_bad_arguments_exit_2(argv, word, capsys):
     assert word in err and len(err.strip().splitlines()) == 1
 
 
-def test_bench_suite_times_convt_and_the_floor():
+def test_bench_suite_times_convt_and_the_floor(monkeypatch):
     from convt import bench
+
+    monkeypatch.setattr(bench, "WARM_UP_S", 0.0)
 
     case = next(c for c in bench.CASES if c.name == "ae-2")
     (res,) = bench.run_suite([case], samples=2, peers=(), progress=False, pause=0)

@@ -19,8 +19,8 @@ __all__ = ["PARALLEL_BYTES", "TILE_BYTES", "WORKSPACE_CAP", "Tiles", "batch_tile
 
 #: bytes of the largest temporary a batch tile may need (perf.md: ~4 MiB)
 TILE_BYTES = 4 << 20
-#: below this many bytes of temporaries a call runs on one thread, BLAS included
-PARALLEL_BYTES = 1 << 20
+#: below this many bytes of temporaries a call runs on one thread, BLAS included (perf-notes item 27)
+PARALLEL_BYTES = 4 << 20
 #: scratch buffers larger than this are allocated per call, never kept
 WORKSPACE_CAP = 64 << 20
 

@@ -132,6 +132,8 @@ def run_tiles(fn: Callable[[tuple[int, int]], None], tiles: Sequence[tuple[int, 
     Each worker then does a tile's product and its memory-bound stages on
     one core, with BLAS held to one thread: no BLAS worker spins on the core
     a copy or an add needs, and both cores stay busy through every stage.
+    The tiles are handed out one at a time as threads get free, so a thread
+    that starts late does fewer.
     """
     t = num_threads()
     if small:
@@ -142,15 +144,20 @@ def run_tiles(fn: Callable[[tuple[int, int]], None], tiles: Sequence[tuple[int, 
         for tile in tiles:
             fn(tile)
         return
-    shares = [tiles[i::t] for i in range(min(t, len(tiles)))]
+    todo = iter(tiles)  # shared: each thread takes the next tile when it is free (a late thread takes fewer)
+    take = threading.Lock()
 
     def work(piece: tuple[int, int]) -> None:
         _local.inner = True
         try:
-            for tile in shares[piece[0]]:
+            while True:
+                with take:
+                    tile = next(todo, None)
+                if tile is None:
+                    return
                 fn(tile)
         finally:
             _local.inner = False
 
     with blas_threads(1):
-        parallel(work, [(i, i + 1) for i in range(len(shares))])
+        parallel(work, [(i, i + 1) for i in range(min(t, len(tiles)))])
