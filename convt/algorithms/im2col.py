@@ -91,7 +91,7 @@ def _gather_direct(x: np.ndarray, spec: ConvSpec, cols: np.ndarray) -> None:
     _threads.parallel(gather, pieces)
 
 
-def _gather(xp: np.ndarray, windows, cols: np.ndarray) -> None:
+def gather_windows(xp: np.ndarray, windows, cols: np.ndarray) -> None:
     """Copy each tap's window of the channel-major padded tile into the column buffer, threaded."""
     cg = xp.shape[1]
     axis, pieces = pieces_for(len(windows), cg)
@@ -137,7 +137,7 @@ def _columns(x: np.ndarray, spec: ConvSpec, windows, nb: int) -> np.ndarray:
     if len(windows) == 1 and xp.shape[3:] == spec.output_size:
         return xp.reshape(groups, cg, -1)  # 1x1 kernel, stride 1, nothing to gather
     cols = workspace("im2col.cols", (groups, len(windows), cg, nb, *spec.output_size), x.dtype)
-    _gather(xp, windows, cols)
+    gather_windows(xp, windows, cols)
     return cols.reshape(groups, len(windows) * cg, -1)
 
 

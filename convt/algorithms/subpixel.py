@@ -24,7 +24,8 @@ import numpy as np
 from .. import arithmetic as ar
 from ..spec import ConvSpec
 from . import _threads
-from ._layout import batch_tiles, channel_major, pieces_for, workspace
+from ._layout import batch_tiles, channel_major, workspace
+from .im2col import gather_windows
 
 __all__ = ["conv_transpose", "prepare"]
 
@@ -75,18 +76,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
             if sub is None:
                 continue
             cols = workspace("subpixel.cols", (groups, len(windows), cg, nb, *counts), x.dtype)
-            axis, pieces = pieces_for(len(windows), cg)
-
-            def gather(piece: tuple[int, int], cols=cols, xp=xp, windows=windows, axis=axis) -> None:
-                if axis == 0:
-                    for u in range(*piece):
-                        cols[:, u] = xp[(Ellipsis, *windows[u])]
-                else:
-                    c = slice(*piece)
-                    for u, win in enumerate(windows):
-                        cols[:, u, c] = xp[(slice(None), c, slice(None), *win)]
-
-            _threads.parallel(gather, pieces)
+            gather_windows(xp, windows, cols)
             cols = cols.reshape(groups, len(windows) * cg, -1)
             res = np.matmul(sub, cols, out=workspace("subpixel.res", (groups, mg, cols.shape[2]), dtype))
             ov[(slice(None), slice(None), slice(None), *dst)] = res.reshape(groups, mg, nb, *counts)
