@@ -323,6 +323,24 @@ def _warm_up(f: Callable[[], object]) -> None:
             return
 
 
+#: before each timed sample, the implementation's own untimed calls run this long (and at least once)
+SETTLE_S = 0.05
+
+
+def _settle(f: Callable[[], object]) -> None:
+    """Call ``f`` for :data:`SETTLE_S` seconds of wall clock (at least once), untimed.
+
+    ONNX Runtime's worker threads spin for ~34 ms after each run (measured:
+    process CPU time during a sleep after a call), on a core the next
+    implementation needs; one untimed call of a 10 ms layer did not outlast
+    it (docs/perf-notes.md item 28). Every implementation gets the same.
+    """
+    t_end = time.perf_counter() + SETTLE_S
+    f()
+    while time.perf_counter() < t_end:
+        f()
+
+
 def _run(cases, mode, samples, peers, threads, progress, pause, timer) -> list[Result]:
     bar = None
     if progress:
@@ -358,7 +376,7 @@ def _run(cases, mode, samples, peers, threads, progress, pause, timer) -> list[R
             _warm_up(f)
         for _ in range(samples):
             for name, f in impls.items():
-                f()  # untimed warm-up: wakes the second core, fills caches
+                _settle(f)  # untimed calls: the previous implementation's spinning threads stop, caches fill
                 t0 = timer()
                 f()
                 res.times[name].append((timer() - t0) * 1e3)

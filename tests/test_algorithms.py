@@ -135,11 +135,13 @@ def test_every_direct_algorithm_equals_reference(case, seed):
     ((2, 16, 32, 32), dict(c_out=16, k=3, stride=1, padding=1), "phase_shift"),  # large image
     ((2, 64, 4, 4), dict(c_out=32, k=4, stride=2, padding=1), "gemm"),     # small image: grid waste
     ((2, 32, 7, 7), dict(c_out=16, k=3, stride=2, padding=1), "gemm_flat"),  # short rows, little waste
+    ((2, 1024, 32), dict(c_out=512, k=4, stride=2, padding=1), "subpixel"),  # narrow per-tap products
+    ((2, 64, 256), dict(c_out=32, k=4, stride=2, padding=1), "phase_shift"),  # 1-D, wide products
 ])
 def test_planner_choices_and_their_results(shape, kw, want):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(shape)
-    w = rng.standard_normal((shape[1], kw["c_out"], kw["k"], kw["k"])) / 8
+    w = rng.standard_normal((shape[1], kw["c_out"], *(kw["k"],) * (len(shape) - 2))) / 8
     spec, _ = conv_transpose_spec(x.shape, w.shape, stride=kw["stride"], padding=kw["padding"])
     assert fast.choose_transpose(spec) == want
     check(f"planner {want} vs reference", algorithms.conv_transpose(x, w, spec, "auto"),
@@ -312,6 +314,7 @@ def test_bench_suite_times_convt_and_the_floor(monkeypatch):
     from convt import bench
 
     monkeypatch.setattr(bench, "WARM_UP_S", 0.0)
+    monkeypatch.setattr(bench, "SETTLE_S", 0.0)
 
     case = next(c for c in bench.CASES if c.name == "ae-2")
     (res,) = bench.run_suite([case], samples=2, peers=(), progress=False, pause=0)
@@ -322,6 +325,22 @@ def test_bench_suite_times_convt_and_the_floor(monkeypatch):
     for mode in ("conv", "grad", "conv_grad"):
         (r,) = bench.run_suite([case], mode=mode, samples=1, peers=(), progress=False, pause=0, clock="cpu")
         assert r.mode == mode and r.median("convt") > 0
+
+
+def test_bench_settles_each_sample_for_settle_s(monkeypatch):
+    """Before a timed sample an implementation runs untimed for SETTLE_S (at least once)."""
+    import time
+
+    from convt import bench
+
+    calls = []
+    monkeypatch.setattr(bench, "SETTLE_S", 0.0)
+    bench._settle(lambda: calls.append(1))
+    assert len(calls) == 1
+    monkeypatch.setattr(bench, "SETTLE_S", 0.02)
+    t0 = time.perf_counter()
+    bench._settle(lambda: calls.append(time.sleep(0.002)))
+    assert time.perf_counter() - t0 >= 0.02 and len(calls) >= 1 + 2  # several calls, not one
 
 
 @settings(max_examples=80, deadline=None)

@@ -40,14 +40,20 @@ def set_num_threads(n: int | None) -> None:
     _setting = n
 
 
+_cpus: int | None = None  # the CPUs this process may run on, looked up once (a system call per call cost ~1 us)
+
+
 def _default() -> int:
+    global _cpus
     env = os.environ.get("CONVT_NUM_THREADS", "")
     if env.strip().isdigit() and int(env) >= 1:
         return int(env)
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - non-Linux
-        return os.cpu_count() or 1
+    if _cpus is None:
+        try:
+            _cpus = len(os.sched_getaffinity(0))
+        except AttributeError:  # pragma: no cover - non-Linux
+            _cpus = os.cpu_count() or 1
+    return _cpus
 
 
 def _blas_threads() -> int | None:

@@ -107,6 +107,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, layout: str | N
         wm = w.reshape(groups, cg, mg, ntaps).transpose(0, 1, 3, 2).reshape(groups, cg, ntaps * mg)
     else:
         wm = w.reshape(groups, cg, mg, ntaps).transpose(0, 3, 2, 1).reshape(groups, ntaps * mg, cg)
+    small = getattr(tiles, "small", False)
     empty_phase = any(not entries for _, _, entries in phases)
     max_count = max(math.prod(counts) for _, counts, _ in phases)
     out = (np.zeros if empty_phase else np.empty)((n, groups, mg, *spec.output_size), dtype=dtype)
@@ -126,13 +127,13 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, layout: str | N
             # viewed (G, T, Mg, nb, *i)
             xb = x[n0:n1].reshape(nb, groups, cg, -1)
             cols = np.matmul(wm, xb, out=workspace("gemm.cols", (nb, groups, ntaps * mg, xb.shape[3]), dtype))
-            cols = np.moveaxis(cols.reshape(nb, groups, ntaps, mg, *spec.input_size), 0, 3)
+            cols = cols.reshape(nb, groups, ntaps, mg, *spec.input_size).transpose(1, 2, 3, 0, *range(4, 4 + nd))
         else:
             xm = channel_major(x[n0:n1], groups, ((0, 0),) * nd, "gemm.x").reshape(groups, cg, -1)
             cols = np.matmul(wm, xm, out=workspace("gemm.cols", (groups, ntaps * mg, xm.shape[2]), dtype))
             cols = cols.reshape(groups, ntaps, mg, nb, *spec.input_size)
-        ov = np.moveaxis(out[n0:n1], 0, 2)  # (G, Mg, nb, *o) view
-        axis, pieces = pieces_for(mg, nb)
+        ov = out[n0:n1].transpose(1, 2, 0, *range(3, 3 + spec.nd))  # (G, Mg, nb, *o) view
+        axis, pieces = (1, [(0, nb)]) if small else pieces_for(mg, nb)  # a small call: no thread hand-off
 
         def col2im(piece: tuple[int, int], cols=cols, ov=ov, axis=axis, nb=nb) -> None:
             part = [slice(None), slice(None)]
@@ -168,5 +169,5 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, layout: str | N
                 ov[(*lead, *dst)] = acc
 
         _threads.parallel(col2im, pieces)
-    _threads.run_tiles(tile, tiles, small=getattr(tiles, "small", False))
+    _threads.run_tiles(tile, tiles, small=small)
     return out.reshape(n, spec.out_channels, *spec.output_size)

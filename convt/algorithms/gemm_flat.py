@@ -38,6 +38,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     tiles = batch_tiles(n, per_image, at_least=_threads.num_threads())
     dtype = np.result_type(x, w)
     wm = w.reshape(groups, cg, mg, ntaps).transpose(0, 3, 2, 1).reshape(groups, ntaps * mg, cg)
+    small = getattr(tiles, "small", False)
     empty_phase = any(not taps for _, _, taps, _ in phases)
     out = (np.zeros if empty_phase else np.empty)((n, groups, mg, *spec.output_size), dtype=dtype)
 
@@ -50,8 +51,8 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
         channel_major(x[n0:n1], groups, pads, out=flat[..., :length].reshape(groups, cg, nb, *grid))
         cols = np.matmul(wm, flat, out=workspace("gemm_flat.cols", (groups, ntaps * mg, length + tail), dtype))
         cols = cols.reshape(groups, ntaps, mg, length + tail)
-        ov = np.moveaxis(out[n0:n1], 0, 2)  # (G, Mg, nb, *o) view
-        _, pieces = pieces_for(mg)
+        ov = out[n0:n1].transpose(1, 2, 0, *range(3, 3 + spec.nd))  # (G, Mg, nb, *o) view
+        pieces = [(0, mg)] if small else pieces_for(mg)[1]  # a small call: no thread hand-off
 
         def phase_sums(piece: tuple[int, int]) -> None:
             m = slice(*piece)
@@ -71,5 +72,5 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
 
         _threads.parallel(phase_sums, pieces)
 
-    _threads.run_tiles(tile, tiles, small=getattr(tiles, "small", False))
+    _threads.run_tiles(tile, tiles, small=small)
     return out.reshape(n, spec.out_channels, *spec.output_size)

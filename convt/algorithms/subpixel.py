@@ -71,7 +71,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
         n0, n1 = nr
         nb = n1 - n0
         xp = channel_major(x[n0:n1], groups, pads, "subpixel.x")
-        ov = np.moveaxis(out[n0:n1], 0, 2)  # (G, Mg, nb, *o) view
+        ov = out[n0:n1].transpose(1, 2, 0, *range(3, 3 + spec.nd))  # (G, Mg, nb, *o) view
         for (dst, counts, _, windows), sub in zip(phases, subkernels):
             if sub is None:
                 continue
