@@ -49,14 +49,19 @@ def _spec_or_none(make, *args, **kw):
         return None
 
 
-@settings(max_examples=150, deadline=None)
-@given(layer(transposed=True), st.integers(0, 2**16))
-def test_every_transposed_algorithm_equals_reference(case, seed):
+def _draw(case, seed, transposed: bool):
+    """Random x and w for a drawn layer, and its spec (None where convt refuses the layer)."""
     batch, g, cg, mg, k, size, kw = case
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((batch, g * cg, *size))
-    w = rng.standard_normal((g * cg, mg, *k))
-    spec = _spec_or_none(conv_transpose_spec, x.shape, w.shape, **kw)
+    w = rng.standard_normal((g * cg, mg, *k) if transposed else (g * mg, cg, *k))
+    return rng, x, w, _spec_or_none(conv_transpose_spec if transposed else conv_spec, x.shape, w.shape, **kw)
+
+
+@settings(max_examples=150, deadline=None)
+@given(layer(transposed=True), st.integers(0, 2**16))
+def test_every_transposed_algorithm_equals_reference(case, seed):
+    _rng, x, w, spec = _draw(case, seed, transposed=True)
     if spec is None:
         return
     ref = algorithms.conv_transpose(x, w, spec, "reference")
@@ -70,11 +75,7 @@ def test_every_transposed_algorithm_equals_reference(case, seed):
 @given(layer(transposed=True), st.integers(0, 2**16), st.sampled_from([0, 10**9]))
 def test_gemm_products_per_image_or_on_a_copy(case, seed, threshold):
     """gemm's channels-first product, image by image on x as it lies (threshold 0) or on a channel-major copy."""
-    batch, g, cg, mg, k, size, kw = case
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((batch, g * cg, *size))
-    w = rng.standard_normal((g * cg, mg, *k))
-    spec = _spec_or_none(conv_transpose_spec, x.shape, w.shape, **kw)
+    _rng, x, w, spec = _draw(case, seed, transposed=True)
     if spec is None:
         return
     old, gemm.BATCH_PIXELS = gemm.BATCH_PIXELS, threshold
@@ -90,14 +91,10 @@ def test_gemm_products_per_image_or_on_a_copy(case, seed, threshold):
 @given(layer(transposed=False), st.integers(0, 2**16), st.sampled_from(["always", "never"]))
 def test_im2col_gathers_from_the_input_or_a_padded_copy(case, seed, how):
     """Both im2col gathers (straight from the unpadded input, or from a padded copy) in conv and the gradients."""
-    batch, g, cg, mg, k, size, kw = case
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((batch, g * cg, *size))
-    w = rng.standard_normal((g * mg, cg, *k))
-    spec = _spec_or_none(conv_spec, x.shape, w.shape, **kw)
+    rng, x, w, spec = _draw(case, seed, transposed=False)
     if spec is None:
         return
-    gy = rng.standard_normal((batch, spec.out_channels, *spec.output_size))
+    gy = rng.standard_normal((x.shape[0], spec.out_channels, *spec.output_size))
     old, im2col.DIRECT_GATHER = im2col.DIRECT_GATHER, how
     try:
         got, (y, dw), dw2 = im2col.conv(x, w, spec), im2col.conv_and_weight_grad(x, w, gy, spec), \
@@ -114,11 +111,7 @@ def test_im2col_gathers_from_the_input_or_a_padded_copy(case, seed, how):
 @settings(max_examples=150, deadline=None)
 @given(layer(transposed=False), st.integers(0, 2**16))
 def test_every_direct_algorithm_equals_reference(case, seed):
-    batch, g, cg, mg, k, size, kw = case
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((batch, g * cg, *size))
-    w = rng.standard_normal((g * mg, cg, *k))
-    spec = _spec_or_none(conv_spec, x.shape, w.shape, **kw)
+    _rng, x, w, spec = _draw(case, seed, transposed=False)
     if spec is None:
         return
     ref = algorithms.conv(x, w, spec, "reference")
@@ -367,14 +360,10 @@ def test_weight_grad_is_the_definition(case, seed):
 @given(layer(transposed=False), st.integers(0, 2**16))
 def test_conv_and_weight_grad_equal_the_two_apart(case, seed):
     """The fused pass (one shared im2col) gives the reference convolution and the tested weight gradient."""
-    batch, g_, cg, mg, k, size, kw = case
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((batch, g_ * cg, *size))
-    w = rng.standard_normal((g_ * mg, cg, *k))
-    spec = _spec_or_none(conv_spec, x.shape, w.shape, **kw)
+    rng, x, w, spec = _draw(case, seed, transposed=False)
     if spec is None:
         return
-    g = rng.standard_normal((batch, spec.out_channels, *spec.output_size))
+    g = rng.standard_normal((x.shape[0], spec.out_channels, *spec.output_size))
     y, dw = algorithms.conv_and_weight_grad(x, w, g, spec)
     check("fused conv vs reference", y, algorithms.conv(x, w, spec, "reference"))
     check("fused weight grad vs im2col weight_grad", dw, im2col.weight_grad(x, g, spec))
