@@ -117,3 +117,18 @@ def channel_major(x: np.ndarray, groups: int, pads, name: str | None = None,
         out.fill(0)
     out[tuple(dst)] = xt[tuple(src)]
     return out
+
+
+def flat_padded_tile(x: np.ndarray, groups: int, pads, grid, tail: int, name: str) -> tuple[np.ndarray, int]:
+    """A batch tile as one flat channel-major padded buffer ``(G, Cg, nb*prod(grid) + tail)``.
+
+    The padded images lie back to back, followed by ``tail`` zeros so that
+    every shifted view stays in bounds; returns the buffer and the length
+    of its image part.
+    """
+    nb, cg = x.shape[0], x.shape[1] // groups
+    length = nb * math.prod(grid)
+    flat = workspace(name, (groups, cg, length + tail), x.dtype)
+    flat[..., length:] = 0
+    channel_major(x, groups, pads, out=flat[..., :length].reshape(groups, cg, nb, *grid))
+    return flat, length

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..spec import ConvSpec
 from . import _threads
-from ._layout import batch_tiles, channel_major, pieces_for, workspace
+from ._layout import batch_tiles, flat_padded_tile, pieces_for, workspace
 from .phase_shift import prepare
 
 __all__ = ["conv_transpose"]
@@ -45,10 +45,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     def tile(nr: tuple[int, int]) -> None:
         n0, n1 = nr
         nb = n1 - n0
-        length = nb * math.prod(grid)
-        flat = workspace("gemm_flat.x", (groups, cg, length + tail), x.dtype)
-        flat[..., length:] = 0
-        channel_major(x[n0:n1], groups, pads, out=flat[..., :length].reshape(groups, cg, nb, *grid))
+        flat, length = flat_padded_tile(x[n0:n1], groups, pads, grid, tail, "gemm_flat.x")
         cols = np.matmul(wm, flat, out=workspace("gemm_flat.cols", (groups, ntaps * mg, length + tail), dtype))
         cols = cols.reshape(groups, ntaps, mg, length + tail)
         ov = out[n0:n1].transpose(1, 2, 0, *range(3, 3 + spec.nd))  # (G, Mg, nb, *o) view

@@ -26,7 +26,7 @@ import numpy as np
 from .. import arithmetic as ar
 from ..spec import ConvSpec
 from . import _threads
-from ._layout import TILE_BYTES, batch_tiles, channel_major, workspace
+from ._layout import TILE_BYTES, batch_tiles, flat_padded_tile, workspace
 
 __all__ = ["columns", "conv_transpose", "prepare", "waste"]
 
@@ -87,10 +87,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     def tile(nr: tuple[int, int]) -> None:
         n0, n1 = nr
         nb = n1 - n0
-        length = nb * math.prod(grid)
-        flat = workspace("phase_shift.x", (groups, cg, length + tail), x.dtype)
-        flat[..., length:] = 0
-        channel_major(x[n0:n1], groups, pads, out=flat[..., :length].reshape(groups, cg, nb, *grid))
+        flat, length = flat_padded_tile(x[n0:n1], groups, pads, grid, tail, "phase_shift.x")
         acc = workspace("phase_shift.acc", (groups, mg, length), dtype)
         tmp = workspace("phase_shift.tmp", (groups, mg, length), dtype)
         ov = out[n0:n1].transpose(1, 2, 0, *range(3, 3 + spec.nd))  # (G, Mg, nb, *o) view
