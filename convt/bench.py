@@ -230,6 +230,30 @@ def _jax(case: Case, mode: str, arrays) -> Callable[[], object] | None:
     return lambda: f(x, wf).block_until_ready()
 
 
+#: the side of the square float32 product whose numpy.matmul rate is taken as the machine's peak
+PEAK_N = 2048
+
+
+def matmul_peak(timer: Callable[[], float] = time.perf_counter, samples: int = 5) -> float:
+    """GFLOP/s of ``numpy.matmul`` on a ``PEAK_N``-square float32 product (best of ``samples``).
+
+    The rate BLAS reaches on the threads it has: the roofline of every case.
+    A layer's useful multiply-adds at this rate (``Result.at_peak``) bound
+    from below the time of any implementation that does them (one that does
+    fewer, Winograd's, is not among the peers).
+    """
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((PEAK_N, PEAK_N), dtype=np.float32)
+    b = rng.standard_normal((PEAK_N, PEAK_N), dtype=np.float32)
+    np.matmul(a, b)
+    best = math.inf
+    for _ in range(samples):
+        t0 = timer()
+        np.matmul(a, b)
+        best = min(best, timer() - t0)
+    return 2 * PEAK_N ** 3 / best / 1e9
+
+
 def _gemm_floor(case: Case, mode: str) -> Callable[[], object]:
     """The one numpy.matmul the layer amounts to: (C_out*T, C_in) @ (C_in, N*P)."""
     rng = np.random.default_rng(1)
@@ -250,6 +274,12 @@ class Result:
     mode: str = "conv_transpose"
     times: dict[str, list[float]] = field(default_factory=dict)
     peak_extra: float = float("nan")  # convt's peak allocation / (input + output bytes)
+    peak_gflops: float = float("nan")  # the machine's numpy.matmul rate on a large square product
+
+    def at_peak(self) -> float:
+        """ms the layer's useful multiply-adds take at :attr:`peak_gflops`: no implementation doing them is faster."""
+        flops = self.case.flops() * (2 if self.mode in ("grad", "conv_grad") else 1)
+        return flops / self.peak_gflops / 1e6
 
     def median(self, name: str) -> float:
         return statistics.median(self.times[name]) if self.times.get(name) else float("nan")
@@ -401,6 +431,9 @@ def _run(cases, mode, samples, peers, threads, progress, pause, timer) -> list[R
             t0 = timer()
             floor()
             res.times["gemm"].append((timer() - t0) * 1e3)
+    peak = matmul_peak(timer)
+    for res, _ in floors:
+        res.peak_gflops = peak
     if bar is not None:
         bar.close()
     return results
@@ -428,11 +461,17 @@ def environment(threads: int | None = None, clock: str = "wall") -> str:
 
 
 def format_table(results: Sequence[Result]) -> str:
-    """The markdown table: medians (ms), ratio vs the faster peer, GFLOP/s, % of matmul, memory."""
+    """The markdown table: medians (ms), ratio vs the faster peer, GFLOP/s, % of matmul, roofline, memory.
+
+    "at peak" is the layer's useful multiply-adds at the machine's matmul
+    peak (:func:`matmul_peak`) and "best peer / at peak" the most any
+    implementation doing them could be ahead of the faster peer.
+    """
     peers = [p for p in ("torch", "ort", "jax") if any(p in r.times for r in results)]
-    head = ["case", "shape", "convt", *peers, "best peer / convt", "GFLOP/s", "% matmul", "GEMM floor", "peak mem / (in+out)"]
+    head = ["case", "shape", "convt", *peers, "best peer / convt", "GFLOP/s", "% matmul", "GEMM floor",
+            "at peak", "best peer / at peak", "peak mem / (in+out)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    ratios = []
+    ratios, ceilings = [], []
     for r in results:
         c = r.median("convt")
         fast = [r.median(p) for p in ("torch", "ort") if p in r.times]
@@ -444,8 +483,12 @@ def format_table(results: Sequence[Result]) -> str:
         flops = r.case.flops() * (2 if r.mode in ("grad", "conv_grad") else 1)
         gf = flops / c / 1e6
         pct = (g / c) * 100
+        ceiling = best / r.at_peak()
+        if not math.isnan(ceiling):
+            ceilings.append(ceiling)
         row = [r.case.name, r.case.describe(), f"{c:.2f}", *(f"{r.median(p):.2f}" for p in peers),
-               f"{ratio:.2f}x", f"{gf:.0f}", f"{pct:.0f}%", f"{g:.2f}", f"{r.peak_extra:.2f}"]
+               f"{ratio:.2f}x", f"{gf:.0f}", f"{pct:.0f}%", f"{g:.2f}", f"{r.at_peak():.2f}", f"{ceiling:.2f}x",
+               f"{r.peak_extra:.2f}"]
         lines.append("| " + " | ".join(row) + " |")
     if ratios:
         gm = math.exp(sum(map(math.log, ratios)) / len(ratios))
@@ -454,4 +497,11 @@ def format_table(results: Sequence[Result]) -> str:
         who = f"(faster of {names})" if " and " in names else names
         lines.append(f"geometric mean of {who} / convt: {gm:.2f}x over "
                      f"{len(ratios)} cases; convt at least as fast in {sum(x >= 1 for x in ratios)}")
+    if ceilings:
+        gm = math.exp(sum(map(math.log, ceilings)) / len(ceilings))
+        peak = next(r.peak_gflops for r in results)
+        lines.append(f"roofline: matmul peak {peak:.0f} GFLOP/s ({PEAK_N}-square float32 product); at that rate "
+                     f"the useful multiply-adds alone would be {gm:.2f}x the faster peer in geometric mean, "
+                     f"below 1.25x in {sum(x < 1.25 for x in ceilings)} case(s), below 1x in "
+                     f"{sum(x < 1 for x in ceilings)}")
     return "\n".join(lines)

@@ -11,9 +11,10 @@ this form.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -176,6 +177,53 @@ def _check_memory(func: str, shape: Sequence[int], what: str) -> None:
         )
 
 
+class _NotPlain(Exception):
+    pass
+
+
+def _plain(v: Any) -> Any:
+    """A hashable key for an argument of exact type int, str, None, or a tuple or list of those."""
+    t = type(v)
+    if t is int or t is str or v is None:
+        return t, v
+    if t is tuple or t is list:
+        return t, tuple(_plain(e) for e in v)
+    raise _NotPlain
+
+
+#: most arguments remembered per validating function; the memo is emptied when it is full
+MEMO_SIZE = 1024
+
+
+def _memo(fn: Callable[..., tuple[ConvSpec, bool]]) -> Callable[..., tuple[ConvSpec, bool]]:
+    """Remember the spec of each plain (exactly int/str/None/tuple/list) set of arguments.
+
+    A network calls the same layer again and again, and validation costs
+    ~8 us (docs/perf-notes.md item 39). Only successful validations are kept;
+    any other argument type (a NumPy integer, a bool that must be refused)
+    is validated every time.
+    """
+    memo: dict[Any, tuple[ConvSpec, bool]] = {}
+
+    @functools.wraps(fn)
+    def validated(x_shape: Sequence[int], w_shape: Sequence[int], **kwargs: Any) -> tuple[ConvSpec, bool]:
+        try:
+            key = (_plain(tuple(x_shape)), _plain(tuple(w_shape)), *((k, _plain(v)) for k, v in kwargs.items()))
+        except (_NotPlain, TypeError):
+            return fn(x_shape, w_shape, **kwargs)
+        hit = memo.get(key)
+        if hit is None:
+            hit = fn(x_shape, w_shape, **kwargs)
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            memo[key] = hit
+        return hit
+
+    validated.cache_clear = memo.clear  # type: ignore[attr-defined]
+    return validated
+
+
+@_memo
 def conv_spec(
     x_shape: Sequence[int], w_shape: Sequence[int], *, stride: Any = 1, padding: Any = 0,
     dilation: Any = 1, groups: Any = 1, padding_mode: Any = "zeros", func: str = "conv",
@@ -208,6 +256,7 @@ def conv_spec(
     return ConvSpec(False, in_ch, out_ch, g, i, k, s, d, pads, o, mode), batched
 
 
+@_memo
 def conv_transpose_spec(
     x_shape: Sequence[int], w_shape: Sequence[int], *, stride: Any = 1, padding: Any = 0,
     output_padding: Any = 0, dilation: Any = 1, groups: Any = 1, output_size: Any = None,

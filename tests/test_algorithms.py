@@ -312,9 +312,9 @@ def test_bench_suite_times_convt_and_the_floor(monkeypatch):
     case = next(c for c in bench.CASES if c.name == "ae-2")
     (res,) = bench.run_suite([case], samples=2, peers=(), progress=False, pause=0)
     assert set(res.times) == {"convt", "gemm"} and all(len(v) == 2 and min(v) > 0 for v in res.times.values())
-    assert 0 < res.peak_extra < 10
+    assert 0 < res.peak_extra < 10 and res.peak_gflops > 0 and 0 < res.at_peak() < res.median("gemm")
     table = bench.format_table([res])
-    assert "| ae-2 |" in table and "GFLOP/s" in table
+    assert "| ae-2 |" in table and "GFLOP/s" in table and "at peak" in table
     for mode in ("conv", "grad", "conv_grad"):
         (r,) = bench.run_suite([case], mode=mode, samples=1, peers=(), progress=False, pause=0, clock="cpu")
         assert r.mode == mode and r.median("convt") > 0

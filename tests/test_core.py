@@ -162,3 +162,19 @@ def test_huge_stride_fails_fast():
     with pytest.raises(convt.ConvError, match="more than this machine's"):
         convt.conv(np.ones((1, 1, 4)), np.ones((1, 1, 3)), padding=10**15)
     assert time.perf_counter() - t < 0.5
+
+
+def test_spec_memo_keeps_validation_exact():
+    """The memo of validated arguments returns the same spec, and never skips a refusal."""
+    a = conv_transpose_spec((2, 3, 5, 5), (3, 4, 3, 3), stride=2, padding=1, output_padding=1)
+    assert conv_transpose_spec((2, 3, 5, 5), (3, 4, 3, 3), stride=2, padding=1, output_padding=1) is a
+    # a NumPy integer is validated afresh and gives an equal spec; a bool is refused after an int passed
+    assert conv_transpose_spec((2, 3, 5, 5), (3, 4, 3, 3), stride=np.int64(2), padding=1, output_padding=1) == a
+    conv_spec((1, 2, 6), (4, 2, 3), stride=1)
+    with pytest.raises(TypeError, match="stride"):
+        conv_spec((1, 2, 6), (4, 2, 3), stride=True)
+    # a list and a tuple of the same ints are the same layer; a refusal is raised every time
+    assert conv_spec((1, 2, 6, 6), (4, 2, 3, 3), padding=[1, 2]) == conv_spec((1, 2, 6, 6), (4, 2, 3, 3), padding=(1, 2))
+    for _ in range(2):
+        with pytest.raises(convt.ConvError, match="output_padding"):
+            conv_transpose_spec((1, 1, 3), (1, 1, 3), stride=2, output_padding=2)

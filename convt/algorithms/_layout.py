@@ -15,7 +15,8 @@ import numpy as np
 
 from . import _threads
 
-__all__ = ["PARALLEL_BYTES", "TILE_BYTES", "WORKSPACE_CAP", "Tiles", "batch_tiles", "channel_major", "clear_workspaces", "pieces_for", "workspace"]
+__all__ = ["PARALLEL_BYTES", "TILE_BYTES", "WORKSPACE_CAP", "Tiles", "batch_tiles", "channel_major", "clear_workspaces",
+           "pieces_for", "tap_major", "workspace"]
 
 #: bytes of the largest temporary a batch tile may need (perf.md: ~4 MiB)
 TILE_BYTES = 4 << 20
@@ -58,6 +59,28 @@ def clear_workspaces() -> int:
     freed = sum(b.nbytes for b in _spaces.values() if b is not None)
     _spaces.clear()
     return freed
+
+
+def tap_major(w: np.ndarray, groups: int, name: str = "weight") -> np.ndarray:
+    """A transposed convolution's weight ``(C_in, Mg, *k)`` as ``(G, Cg, T, Mg)`` in a :func:`workspace`.
+
+    The only weight layout the fast algorithms copy to: it swaps the two
+    trailing axes of ``(C_in, Mg, T)`` (short blocks, 0.6 ms for 8 MiB)
+    where ``(T, Mg, C_in)`` reverses all three (4.2 ms: every read a
+    cache line apart; docs/perf-notes.md item 38). The products read its
+    ``(T*Mg, Cg)`` or per-tap ``(Mg, Cg)`` matrices as transposed views,
+    which BLAS takes as they lie.
+
+    >>> w = np.arange(12.0).reshape(2, 3, 2)            # C_in 2, Mg 3, two taps
+    >>> tap_major(w, 1)[0, :, 1]                        # tap 1: (Cg, Mg)
+    array([[ 1.,  3.,  5.],
+           [ 7.,  9., 11.]])
+    """
+    cin, mg = w.shape[:2]
+    ntaps = math.prod(w.shape[2:])
+    buf = workspace(name, (groups, cin // groups, ntaps, mg), w.dtype)
+    np.copyto(buf, w.reshape(groups, cin // groups, mg, ntaps).transpose(0, 1, 3, 2))
+    return buf
 
 
 class Tiles(list):

@@ -25,7 +25,7 @@ import numpy as np
 from .. import arithmetic as ar
 from ..spec import ConvSpec
 from . import _threads
-from ._layout import batch_tiles, channel_major, pieces_for, workspace
+from ._layout import batch_tiles, channel_major, pieces_for, tap_major, workspace
 
 __all__ = ["BATCH_PIXELS", "channels_last", "conv_transpose", "phase_row", "prepare"]
 
@@ -103,10 +103,9 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, layout: str | N
     phases, tiles = prepare(spec, n, x.dtype.itemsize, _threads.num_threads())
     last = channels_last(spec) if layout is None else layout == "channels_last"
     dtype = np.result_type(x, w)
-    if last:
-        wm = w.reshape(groups, cg, mg, ntaps).transpose(0, 1, 3, 2).reshape(groups, cg, ntaps * mg)
-    else:
-        wm = w.reshape(groups, cg, mg, ntaps).transpose(0, 3, 2, 1).reshape(groups, ntaps * mg, cg)
+    wm = tap_major(w, groups).reshape(groups, cg, ntaps * mg)  # (G, Cg, T*Mg)
+    if not last:
+        wm = wm.transpose(0, 2, 1)  # (G, T*Mg, Cg), a transposed view
     small = getattr(tiles, "small", False)
     empty_phase = any(not entries for _, _, entries in phases)
     max_count = max(math.prod(counts) for _, counts, _ in phases)

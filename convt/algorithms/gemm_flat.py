@@ -22,7 +22,7 @@ import numpy as np
 
 from ..spec import ConvSpec
 from . import _threads
-from ._layout import batch_tiles, flat_padded_tile, pieces_for, workspace
+from ._layout import batch_tiles, flat_padded_tile, pieces_for, tap_major, workspace
 from .phase_shift import prepare
 
 __all__ = ["conv_transpose"]
@@ -37,7 +37,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     per_image = (ntaps * spec.out_channels + spec.in_channels) * math.prod(grid) * x.dtype.itemsize
     tiles = batch_tiles(n, per_image, at_least=_threads.num_threads())
     dtype = np.result_type(x, w)
-    wm = w.reshape(groups, cg, mg, ntaps).transpose(0, 3, 2, 1).reshape(groups, ntaps * mg, cg)
+    wm = tap_major(w, groups).reshape(groups, cg, ntaps * mg).transpose(0, 2, 1)  # (G, T*Mg, Cg) view
     small = getattr(tiles, "small", False)
     empty_phase = any(not taps for _, _, taps, _ in phases)
     out = (np.zeros if empty_phase else np.empty)((n, groups, mg, *spec.output_size), dtype=dtype)

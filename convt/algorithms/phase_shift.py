@@ -26,7 +26,7 @@ import numpy as np
 from .. import arithmetic as ar
 from ..spec import ConvSpec
 from . import _threads
-from ._layout import TILE_BYTES, batch_tiles, flat_padded_tile, workspace
+from ._layout import TILE_BYTES, batch_tiles, flat_padded_tile, tap_major, workspace
 
 __all__ = ["columns", "conv_transpose", "prepare", "waste"]
 
@@ -77,11 +77,10 @@ def waste(spec: ConvSpec) -> float:
 def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """Transposed convolution: per output phase, one product per tap on a shifted flat view."""
     n, groups = x.shape[0], spec.groups
-    cg, mg = spec.in_channels // groups, spec.out_channels // groups
+    mg = spec.out_channels // groups
     pads, grid, tail, phases, tiles = prepare(spec, n, x.dtype.itemsize, _threads.num_threads())
     dtype = np.result_type(x, w)
-    ntaps = math.prod(spec.kernel_size)
-    wt = np.ascontiguousarray(w.reshape(groups, cg, mg, ntaps).transpose(3, 0, 2, 1))  # (T, G, Mg, Cg)
+    wt = tap_major(w, groups).transpose(2, 0, 3, 1)  # (T, G, Mg, Cg): per tap transposed views
     empty_phase = any(not taps for _, _, taps, _ in phases)
     out = (np.zeros if empty_phase else np.empty)((n, groups, mg, *spec.output_size), dtype=dtype)
     def tile(nr: tuple[int, int]) -> None:

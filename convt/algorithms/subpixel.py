@@ -24,7 +24,7 @@ import numpy as np
 from .. import arithmetic as ar
 from ..spec import ConvSpec
 from . import _threads
-from ._layout import batch_tiles, channel_major, workspace
+from ._layout import batch_tiles, channel_major, tap_major, workspace
 from .im2col import gather_windows
 
 __all__ = ["conv_transpose", "prepare"]
@@ -41,7 +41,8 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1):
     for combo in itertools.product(*per_axis):
         dst = tuple(slice(r, None, s) for (r, _, _), s in zip(combo, spec.stride))
         counts = tuple(c for _, c, _ in combo)
-        taps = tuple(tuple(t for t, _ in pairs) for _, _, pairs in combo)
+        taps = tuple(int(np.ravel_multi_index(t, spec.kernel_size))  # flat, in the windows' order
+                     for t in itertools.product(*[[t for t, _ in pairs] for _, _, pairs in combo]))
         windows = [tuple(slice(lo + off, lo + off + c) for (off, c, (lo, _)) in zip(offs, counts, pads))
                    for offs in itertools.product(*[[off for _, off in pairs] for _, _, pairs in combo])]
         phases.append((dst, counts, taps, windows))
@@ -56,13 +57,16 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     cg, mg = spec.in_channels // groups, spec.out_channels // groups
     pads, phases, tiles = prepare(spec, n, x.dtype.itemsize, _threads.num_threads())
     dtype = np.result_type(x, w)
-    wg = w.reshape(groups, cg, mg, *spec.kernel_size)
-    subkernels = []
+    tm = tap_major(w, groups)  # (G, Cg, T, Mg)
+    store = workspace("subpixel.w", (sum(len(taps) for _, _, taps, _ in phases) * groups * cg * mg,), w.dtype)
+    subkernels, at = [], 0
     for _, _, taps, windows in phases:
-        if windows:  # (G, Cg, Mg, *taps) -> (G, Mg, T_r*Cg), taps outer, channels inner
-            sub = wg[(Ellipsis, *np.ix_(*taps))] if spec.nd > 1 else wg[..., list(taps[0])]
-            sub = np.moveaxis(sub, 1, -1).reshape(groups, mg, -1)
-            subkernels.append(sub)
+        if windows:  # per phase (G, T_r, Cg, Mg): contiguous rows of Mg copied; read as (G, Mg, T_r*Cg)
+            sub = store[at:at + len(taps) * groups * cg * mg].reshape(groups, len(taps), cg, mg)
+            at += sub.size
+            for j, t in enumerate(taps):
+                sub[:, j] = tm[:, :, t]
+            subkernels.append(sub.reshape(groups, len(taps) * cg, mg).transpose(0, 2, 1))
         else:
             subkernels.append(None)
     empty_phase = any(s is None for s in subkernels)
