@@ -16,7 +16,7 @@ import numpy as np
 from . import _threads
 
 __all__ = ["PARALLEL_BYTES", "TILE_BYTES", "WORKSPACE_CAP", "Tiles", "batch_tiles", "channel_major", "clear_workspaces",
-           "pieces_for", "tap_major", "workspace"]
+           "phase_kernels", "pieces_for", "tap_major", "workspace"]
 
 #: bytes of the largest temporary a batch tile may need (perf.md: ~4 MiB)
 TILE_BYTES = 4 << 20
@@ -81,6 +81,41 @@ def tap_major(w: np.ndarray, groups: int, name: str = "weight") -> np.ndarray:
     buf = workspace(name, (groups, cin // groups, ntaps, mg), w.dtype)
     np.copyto(buf, w.reshape(groups, cin // groups, mg, ntaps).transpose(0, 1, 3, 2))
     return buf
+
+
+def phase_kernels(tm: np.ndarray, phase_taps, name: str, taps_outer: bool) -> list[np.ndarray | None]:
+    """Each phase's taps of a :func:`tap_major` weight, gathered into one :func:`workspace`.
+
+    ``phase_taps``: per phase, its flat tap indices (empty: no tap). Per
+    phase ``(G, T_r, Cg, Mg)`` if ``taps_outer`` (sub-pixel's products
+    ``(Mg, T_r*Cg)``) else ``(G, Cg, T_r, Mg)`` (one product per phase,
+    ``(T_r*Mg, Cg)``); contiguous rows of ``Mg`` copied, at most the
+    weight's size in all.
+
+    >>> tm = tap_major(np.arange(12.0).reshape(2, 3, 2), 1)
+    >>> phase_kernels(tm, [(1,), ()], "doc", taps_outer=False)[0][0, :, 0]
+    array([[ 1.,  3.,  5.],
+           [ 7.,  9., 11.]])
+    """
+    groups, cg, _, mg = tm.shape
+    store = workspace(name, (sum(map(len, phase_taps)) * groups * cg * mg,), tm.dtype)
+    out: list[np.ndarray | None] = []
+    at = 0
+    for taps in phase_taps:
+        if not taps:
+            out.append(None)
+            continue
+        k = store[at:at + len(taps) * groups * cg * mg]
+        at += k.size
+        if taps_outer:
+            k = k.reshape(groups, len(taps), cg, mg)
+            for j, t in enumerate(taps):
+                k[:, j] = tm[:, :, t]
+        else:
+            k = k.reshape(groups, cg, len(taps), mg)
+            np.take(tm, taps, axis=2, out=k)
+        out.append(k)
+    return out
 
 
 class Tiles(list):

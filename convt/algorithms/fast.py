@@ -12,11 +12,9 @@ products wasted on the padded grid. In order:
 3. ``subpixel`` when ``4 * C_in <= C_out``: the im2col is cheap, and the
    stacked taps make a deep product.
 4. ``phase_shift`` when the padded grid wastes at most ``MAX_WASTE`` of the
-   products (large images, 1-D signals): no im2col, no col2im; but
-   ``subpixel`` there when a tap's product would be narrower than
-   ``MIN_COLUMNS`` (:func:`convt.algorithms.phase_shift.columns`: many
-   channels per pixel, e.g. vocoder-1), where stacking the taps into one deep
-   product wins (docs/perf-notes.md item 30).
+   products (large images, 1-D signals): no im2col, no col2im (it also
+   wins on narrow per-tap products, vocoder-1, since its weight is read in
+   place: docs/perf-notes.md items 30 and 38).
 5. ``gemm_flat`` when a phase row is shorter than ``SHORT_ROW`` and the
    padded grid wastes at most ``MAX_FLAT_WASTE``: one product on the padded
    grid, then long flat adds instead of adds with a few elements per row.
@@ -40,14 +38,12 @@ from ..spec import ConvSpec
 from . import gemm, gemm_flat, im2col, phase_shift, subpixel
 
 __all__ = [
-    "MAX_FLAT_WASTE", "MAX_WASTE", "MIN_COLUMNS", "SHORT_ROW", "choose_conv", "choose_transpose", "conv", "conv_by_phase_shift", "conv_transpose",
+    "MAX_FLAT_WASTE", "MAX_WASTE", "SHORT_ROW", "choose_conv", "choose_transpose", "conv", "conv_by_phase_shift", "conv_transpose",
     "stride1_transpose_spec",
 ]
 
 #: the largest share of extra products (padded grid / needed) phase_shift may compute
 MAX_WASTE = 1.15
-#: ... and only when each tap's product is at least this wide (columns); narrower ones go to subpixel
-MIN_COLUMNS = 2048
 #: phase rows shorter than this make gemm's windowed adds slow (short inner loops) ...
 SHORT_ROW = 12
 #: ... so gemm_flat takes them when its padded grid wastes at most this share
@@ -66,7 +62,7 @@ def choose_transpose(spec: ConvSpec) -> str:
     >>> choose_transpose(conv_transpose_spec((4, 256, 2048), (256, 128, 16), stride=8, padding=4)[0])
     'phase_shift'
     >>> choose_transpose(conv_transpose_spec((4, 512, 256), (512, 256, 16), stride=8, padding=4)[0])
-    'subpixel'
+    'phase_shift'
     """
     cg = spec.in_channels // spec.groups
     mg = spec.out_channels // spec.groups
@@ -77,8 +73,7 @@ def choose_transpose(spec: ConvSpec) -> str:
     if 4 * cg <= mg:
         return "subpixel"
     if phase_shift.waste(spec) <= MAX_WASTE:
-        # narrow per-tap products (many channels, short signals): sub-pixel's stacked taps make one deep product
-        return "phase_shift" if phase_shift.columns(spec) >= MIN_COLUMNS else "subpixel"
+        return "phase_shift"
     if gemm.phase_row(spec) < SHORT_ROW and phase_shift.waste(spec) <= MAX_FLAT_WASTE:
         return "gemm_flat"
     return "gemm"

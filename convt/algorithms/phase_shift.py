@@ -26,9 +26,9 @@ import numpy as np
 from .. import arithmetic as ar
 from ..spec import ConvSpec
 from . import _threads
-from ._layout import TILE_BYTES, batch_tiles, flat_padded_tile, tap_major, workspace
+from ._layout import batch_tiles, flat_padded_tile, tap_major, workspace
 
-__all__ = ["columns", "conv_transpose", "prepare", "waste"]
+__all__ = ["conv_transpose", "prepare", "waste"]
 
 
 @functools.lru_cache(maxsize=512)
@@ -52,18 +52,6 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1):
         phases.append((dst, counts, tuple(taps), tuple(shifts)))
     per_image = (spec.in_channels + 2 * spec.out_channels) * math.prod(grid) * itemsize
     return tuple(map(tuple, pads)), tuple(grid), tail, phases, batch_tiles(n, per_image, at_least=threads)
-
-
-def columns(spec: ConvSpec, itemsize: int = 4) -> int:
-    """The width of each tap's product: the pixels of a batch tile (``TILE_BYTES`` of temporaries, one image at least).
-
-    >>> from convt.spec import conv_transpose_spec
-    >>> columns(conv_transpose_spec((4, 512, 256), (512, 256, 16), stride=8, padding=4)[0])
-    1024
-    """
-    _, grid, _, _, _ = prepare(spec, 1, itemsize)
-    per_pixel = (spec.in_channels + 2 * spec.out_channels) * itemsize
-    return max(math.prod(grid), TILE_BYTES // per_pixel)
 
 
 def waste(spec: ConvSpec) -> float:

@@ -24,7 +24,7 @@ import numpy as np
 from .. import arithmetic as ar
 from ..spec import ConvSpec
 from . import _threads
-from ._layout import batch_tiles, channel_major, tap_major, workspace
+from ._layout import batch_tiles, channel_major, phase_kernels, tap_major, workspace
 from .im2col import gather_windows
 
 __all__ = ["conv_transpose", "prepare"]
@@ -57,18 +57,8 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     cg, mg = spec.in_channels // groups, spec.out_channels // groups
     pads, phases, tiles = prepare(spec, n, x.dtype.itemsize, _threads.num_threads())
     dtype = np.result_type(x, w)
-    tm = tap_major(w, groups)  # (G, Cg, T, Mg)
-    store = workspace("subpixel.w", (sum(len(taps) for _, _, taps, _ in phases) * groups * cg * mg,), w.dtype)
-    subkernels, at = [], 0
-    for _, _, taps, windows in phases:
-        if windows:  # per phase (G, T_r, Cg, Mg): contiguous rows of Mg copied; read as (G, Mg, T_r*Cg)
-            sub = store[at:at + len(taps) * groups * cg * mg].reshape(groups, len(taps), cg, mg)
-            at += sub.size
-            for j, t in enumerate(taps):
-                sub[:, j] = tm[:, :, t]
-            subkernels.append(sub.reshape(groups, len(taps) * cg, mg).transpose(0, 2, 1))
-        else:
-            subkernels.append(None)
+    kernels = phase_kernels(tap_major(w, groups), [taps for _, _, taps, _ in phases], "subpixel.w", taps_outer=True)
+    subkernels = [None if k is None else k.reshape(groups, -1, mg).transpose(0, 2, 1) for k in kernels]  # (G, Mg, T_r*Cg)
     empty_phase = any(s is None for s in subkernels)
     out = (np.zeros if empty_phase else np.empty)((n, groups, mg, *spec.output_size), dtype=dtype)
     def tile(nr: tuple[int, int]) -> None:
