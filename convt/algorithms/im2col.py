@@ -177,17 +177,37 @@ def weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """
     n, groups = x.shape[0], spec.groups
     cg, mg = spec.in_channels // groups, spec.out_channels // groups
-    windows, tiles = prepare(spec, n, x.dtype.itemsize, 1)
+    windows, tiles = prepare(spec, n, x.dtype.itemsize, _threads.num_threads())
     ntaps = len(windows)
     dtype = np.result_type(x, g)
-    dw = np.zeros((groups, mg, ntaps * cg), dtype=dtype)
-    for n0, n1 in tiles:
+    partial: dict[int, np.ndarray] = {}
+    lock = threading.Lock()
+
+    def tile(nr: tuple[int, int]) -> None:
+        n0, n1 = nr
         nb = n1 - n0
         cols = _columns(x[n0:n1], spec, windows, nb)
         gm = channel_major(g[n0:n1], groups, ((0, 0),) * spec.nd, "im2col.g").reshape(groups, mg, -1)
-        dw += np.matmul(gm, cols.transpose(0, 2, 1))
+        _accumulate(partial, lock, gm, cols, dtype)
+
+    _threads.run_tiles(tile, tiles, small=getattr(tiles, "small", False))
+    dw = functools.reduce(np.add, partial.values()).astype(dtype, copy=False)
     dw = dw.reshape(groups, mg, ntaps, cg).transpose(0, 1, 3, 2)
     return dw.reshape(spec.out_channels, cg, *spec.kernel_size)
+
+
+def _accumulate(partial: dict[int, np.ndarray], lock: threading.Lock, gm: np.ndarray, cols: np.ndarray,
+                dtype: np.dtype) -> None:
+    """Add this tile's ``gm @ cols^T`` to the calling thread's partial weight gradient."""
+    key = threading.get_ident()
+    with lock:
+        acc = partial.get(key)
+    if acc is None:
+        acc = np.matmul(gm, cols.transpose(0, 2, 1))
+        with lock:
+            partial[key] = acc
+    else:
+        acc += np.matmul(gm, cols.transpose(0, 2, 1), out=workspace("im2col.dw", acc.shape, dtype))
 
 
 def conv_and_weight_grad(x: np.ndarray, w: np.ndarray, g: np.ndarray, spec: ConvSpec) -> tuple[np.ndarray, np.ndarray]:
@@ -226,15 +246,7 @@ def conv_and_weight_grad(x: np.ndarray, w: np.ndarray, g: np.ndarray, spec: Conv
         res = np.matmul(wm, cols, out=workspace("im2col.res", (groups, mg, cols.shape[2]), out.dtype))
         np.moveaxis(out[n0:n1], 0, 2)[...] = res.reshape(groups, mg, nb, *spec.output_size)
         gm = channel_major(g[n0:n1], groups, ((0, 0),) * spec.nd, "im2col.g").reshape(groups, mg, -1)
-        key = threading.get_ident()
-        with lock:
-            acc = partial.get(key)
-        if acc is None:
-            acc = np.matmul(gm, cols.transpose(0, 2, 1))
-            with lock:
-                partial[key] = acc
-        else:
-            acc += np.matmul(gm, cols.transpose(0, 2, 1), out=workspace("im2col.dw", acc.shape, dtype))
+        _accumulate(partial, lock, gm, cols, dtype)
 
     _threads.run_tiles(tile, tiles, small=getattr(tiles, "small", False))
     dw = functools.reduce(np.add, partial.values()).astype(dtype, copy=False)
