@@ -88,24 +88,29 @@ def test_gemm_products_per_image_or_on_a_copy(case, seed, threshold):
 
 
 @settings(max_examples=80, deadline=None)
-@given(layer(transposed=False), st.integers(0, 2**16), st.sampled_from(["always", "never"]))
-def test_im2col_gathers_from_the_input_or_a_padded_copy(case, seed, how):
-    """Both im2col gathers (straight from the unpadded input, or from a padded copy) in conv and the gradients."""
+@given(layer(transposed=False), st.integers(0, 2**16), st.sampled_from(["always", "never"]),
+       st.sampled_from([1, 10**9]))
+def test_im2col_gathers_from_the_input_or_a_padded_copy(case, seed, how, per_image):
+    """Both im2col gathers (straight from the unpadded input, or from a padded copy) and both column
+    layouts (image by image, or channel-major) in conv and the gradients."""
     rng, x, w, spec = _draw(case, seed, transposed=False)
     if spec is None:
         return
     gy = rng.standard_normal((x.shape[0], spec.out_channels, *spec.output_size))
-    old, im2col.DIRECT_GATHER = im2col.DIRECT_GATHER, how
+    want_dw = im2col.weight_grad(x, gy, spec)
+    old = im2col.DIRECT_GATHER, im2col.PER_IMAGE_PIXELS
+    im2col.DIRECT_GATHER, im2col.PER_IMAGE_PIXELS = how, per_image
     try:
         got, (y, dw), dw2 = im2col.conv(x, w, spec), im2col.conv_and_weight_grad(x, w, gy, spec), \
             im2col.weight_grad(x, gy, spec)
     finally:
-        im2col.DIRECT_GATHER = old
+        im2col.DIRECT_GATHER, im2col.PER_IMAGE_PIXELS = old
     ref = algorithms.conv(x, w, spec, "reference")
-    check(f"im2col gather {how} vs reference", got, ref)
-    check(f"im2col fused gather {how} vs reference", y, ref)
-    check(f"im2col weight grad gather {how} vs fused", dw, dw2)
-    check(f"im2col weight grad gather {how} vs default", dw2, im2col.weight_grad(x, gy, spec))
+    layout = "by image" if per_image == 1 else "channel-major"
+    check(f"im2col gather {how}, {layout} vs reference", got, ref)
+    check(f"im2col fused gather {how}, {layout} vs reference", y, ref)
+    check(f"im2col weight grad gather {how}, {layout} vs fused", dw, dw2)
+    check(f"im2col weight grad gather {how}, {layout} vs default", dw2, want_dw)
 
 
 @settings(max_examples=150, deadline=None)

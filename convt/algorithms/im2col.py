@@ -24,7 +24,8 @@ from ..spec import ConvSpec
 from . import _threads
 from ._layout import batch_tiles, channel_major, pieces_for, workspace
 
-__all__ = ["DIRECT_GATHER", "conv", "conv_and_weight_grad", "direct_windows", "gathers_directly", "prepare", "weight_grad"]
+__all__ = ["DIRECT_GATHER", "PER_IMAGE_PIXELS", "conv", "conv_and_weight_grad", "direct_windows", "gathers_directly",
+           "per_image", "prepare", "weight_grad"]
 
 
 @functools.lru_cache(maxsize=512)
@@ -65,20 +66,24 @@ def direct_windows(spec: ConvSpec):
     return tuple(out)
 
 
-def _gather_direct(x: np.ndarray, spec: ConvSpec, cols: np.ndarray) -> None:
-    """im2col straight from the unpadded tile ``(nb, C, *i)``: ``cols`` ``(G, T, Cg, nb, *o)``, threaded."""
-    nb, groups = x.shape[0], spec.groups
-    xg = np.moveaxis(x.reshape(nb, groups, spec.in_channels // groups, *spec.input_size), 0, 2)  # (G, Cg, nb, *i)
+def _gather_direct(xg: np.ndarray, spec: ConvSpec, cols: np.ndarray, lead: int) -> None:
+    """im2col straight from the unpadded tile, threaded.
+
+    ``lead`` axes come before the channel axis: ``xg`` ``(G, Cg, nb, *i)`` into
+    ``cols`` ``(G, T, Cg, nb, *o)`` (``lead=1``, channel-major), or
+    ``(nb, G, Cg, *i)`` into ``(nb, G, T, Cg, *o)`` (``lead=2``, per image).
+    """
     taps = direct_windows(spec)
-    axis, pieces = pieces_for(len(taps), cols.shape[2])
+    axis, pieces = pieces_for(len(taps), cols.shape[lead + 1])
+    head = (slice(None),) * lead
 
     def one(u: int, c: slice) -> None:
         source, target, strips = taps[u]
-        dst = cols[:, u, c]
+        dst = cols[(*head, u, c)]
         for strip in strips:
             dst[(Ellipsis, *strip)] = 0
         if source is not None:
-            dst[(Ellipsis, *target)] = xg[(slice(None), c, Ellipsis, *source)]
+            dst[(Ellipsis, *target)] = xg[(*head, c, Ellipsis, *source)]
 
     def gather(piece: tuple[int, int]) -> None:
         if axis == 0:
@@ -91,19 +96,19 @@ def _gather_direct(x: np.ndarray, spec: ConvSpec, cols: np.ndarray) -> None:
     _threads.parallel(gather, pieces)
 
 
-def gather_windows(xp: np.ndarray, windows, cols: np.ndarray) -> None:
-    """Copy each tap's window of the channel-major padded tile into the column buffer, threaded."""
-    cg = xp.shape[1]
-    axis, pieces = pieces_for(len(windows), cg)
+def gather_windows(xp: np.ndarray, windows, cols: np.ndarray, lead: int = 1) -> None:
+    """Copy each tap's window of the padded tile into the column buffer, threaded (``lead`` as in ``_gather_direct``)."""
+    head = (slice(None),) * lead
+    axis, pieces = pieces_for(len(windows), xp.shape[lead])
 
     def gather(piece: tuple[int, int]) -> None:
         if axis == 0:
             for u in range(*piece):
-                cols[:, u] = xp[(Ellipsis, *windows[u])]
+                cols[(*head, u)] = xp[(Ellipsis, *windows[u])]
         else:
             c = slice(*piece)
             for u, win in enumerate(windows):
-                cols[:, u, c] = xp[(slice(None), c, slice(None), *win)]
+                cols[(*head, u, c)] = xp[(*head, c, Ellipsis, *win)]
 
     _threads.parallel(gather, pieces)
 
@@ -124,40 +129,101 @@ def gathers_directly(spec: ConvSpec) -> bool:
 
 #: "padded" (the default rule of :func:`gathers_directly`), "always" or "never" (the tests force both)
 DIRECT_GATHER = "padded"
+#: with at least this many output pixels per image the columns are laid out image by image and the product
+#: writes the output in place; below it, channel-major columns and one product per tile (docs/perf-notes.md)
+PER_IMAGE_PIXELS = 128
 
 
-def _columns(x: np.ndarray, spec: ConvSpec, windows, nb: int) -> np.ndarray:
-    """The tile's im2col columns ``(G, T*Cg, nb*P)`` (for a 1x1 stride-1 kernel, the channel-major input)."""
+def per_image(spec: ConvSpec, weight_grad: bool = False) -> bool:
+    """Whether the columns are laid out image by image ``(nb, G, T*Cg, P)`` (see :data:`PER_IMAGE_PIXELS`).
+
+    With a weight gradient to compute from them, only when an image's
+    product ``(Mg, P) @ (P, T*Cg)`` writes at most a quarter of what it reads
+    (``4 * Mg <= P``): its result, one weight per image, is summed over the
+    tile.
+
+    >>> from convt.spec import conv_spec
+    >>> per_image(conv_spec((1, 4, 32, 32), (4, 4, 3, 3), padding=1)[0]), per_image(conv_spec((1, 4, 8, 8), (4, 4, 3, 3))[0])
+    (True, False)
+    >>> per_image(conv_spec((1, 512, 16, 16), (512, 512, 3, 3), padding=1)[0], weight_grad=True)
+    False
+    """
+    pixels = math.prod(spec.output_size)
+    return pixels >= PER_IMAGE_PIXELS and (not weight_grad or 4 * (spec.out_channels // spec.groups) <= pixels)
+
+
+def _columns(x: np.ndarray, spec: ConvSpec, windows, nb: int, by_image: bool = False) -> np.ndarray:
+    """The tile's im2col columns: ``(G, T*Cg, nb*P)``, or ``(nb, G, T*Cg, P)`` ``by_image``.
+
+    For a 1x1 stride-1 kernel without padding the input itself (a view by
+    image, the channel-major copy otherwise).
+    """
     groups, cg = spec.groups, spec.in_channels // spec.groups
-    if gathers_directly(spec):
-        cols = workspace("im2col.cols", (groups, len(windows), cg, nb, *spec.output_size), x.dtype)
-        _gather_direct(x, spec, cols)
-        return cols.reshape(groups, len(windows) * cg, -1)
-    xp = channel_major(x, groups, spec.pads, "im2col.x")
-    if len(windows) == 1 and xp.shape[3:] == spec.output_size:
-        return xp.reshape(groups, cg, -1)  # 1x1 kernel, stride 1, nothing to gather
-    cols = workspace("im2col.cols", (groups, len(windows), cg, nb, *spec.output_size), x.dtype)
-    gather_windows(xp, windows, cols)
-    return cols.reshape(groups, len(windows) * cg, -1)
+    shape = (nb, groups, len(windows), cg, *spec.output_size) if by_image else \
+        (groups, len(windows), cg, nb, *spec.output_size)
+    # by image there is no padded copy: a padded or cropped input is always read straight
+    direct = gathers_directly(spec) or (by_image and any(lo or hi for lo, hi in spec.pads))
+    if by_image:
+        xp = x.reshape(nb, groups, cg, *spec.input_size)  # no padding to add, or read straight: no copy
+        if len(windows) == 1 and not direct and xp.shape[3:] == spec.output_size:
+            return xp.reshape(nb, groups, cg, -1)
+    elif direct:
+        xp = np.moveaxis(x.reshape(nb, groups, cg, *spec.input_size), 0, 2)  # (G, Cg, nb, *i)
+    else:
+        xp = channel_major(x, groups, spec.pads, "im2col.x")
+        if len(windows) == 1 and xp.shape[3:] == spec.output_size:
+            return xp.reshape(groups, cg, -1)  # 1x1 kernel, stride 1, nothing to gather
+    cols = workspace("im2col.cols", shape, x.dtype)
+    if direct:
+        _gather_direct(xp, spec, cols, 2 if by_image else 1)
+    else:
+        gather_windows(xp, windows, cols, 2 if by_image else 1)
+    return cols.reshape(nb, groups, len(windows) * cg, -1) if by_image else cols.reshape(groups, len(windows) * cg, -1)
 
 
 def conv(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
-    """Direct convolution: one threaded im2col and one product per batch tile."""
+    """Direct convolution: one threaded im2col and one product per batch tile (image by image: :func:`per_image`)."""
     n, groups = x.shape[0], spec.groups
-    cg, mg = spec.in_channels // groups, spec.out_channels // groups
+    mg = spec.out_channels // groups
     windows, tiles = prepare(spec, n, x.dtype.itemsize, _threads.num_threads())
-    ntaps = len(windows)
-    wm = w.reshape(groups, mg, cg, ntaps).transpose(0, 1, 3, 2).reshape(groups, mg, ntaps * cg)
+    wm = _weight_matrix(w, spec, len(windows))
     out = np.empty((n, groups, mg, *spec.output_size), dtype=np.result_type(x, w))
+    by_image = per_image(spec)
 
     def tile(nr: tuple[int, int]) -> None:
         n0, n1 = nr
         nb = n1 - n0
-        cols = _columns(x[n0:n1], spec, windows, nb)
-        res = np.matmul(wm, cols, out=workspace("im2col.res", (groups, mg, cols.shape[2]), out.dtype))
-        np.moveaxis(out[n0:n1], 0, 2)[...] = res.reshape(groups, mg, nb, *spec.output_size)
+        cols = _columns(x[n0:n1], spec, windows, nb, by_image)
+        _product(wm, cols, out[n0:n1], by_image)
     _threads.run_tiles(tile, tiles, small=getattr(tiles, "small", False))
     return out.reshape(n, spec.out_channels, *spec.output_size)
+
+
+def _weight_matrix(w: np.ndarray, spec: ConvSpec, ntaps: int) -> np.ndarray:
+    """``(C_out, Cg, *k)`` as ``(G, Mg, T*Cg)`` (taps outer, channels inner), in a workspace."""
+    groups = spec.groups
+    mg, cg = spec.out_channels // groups, spec.in_channels // groups
+    wm = workspace("im2col.w", (groups, mg, ntaps, cg), w.dtype)
+    np.copyto(wm, w.reshape(groups, mg, cg, ntaps).transpose(0, 1, 3, 2))
+    return wm.reshape(groups, mg, ntaps * cg)
+
+
+def _product(wm: np.ndarray, cols: np.ndarray, out: np.ndarray, by_image: bool) -> None:
+    """The tile's output ``(nb, G, Mg, *o)``: written by the product itself by image, else moved into place."""
+    nb, groups, mg = out.shape[:3]
+    if by_image:
+        np.matmul(wm, cols, out=out.reshape(nb, groups, mg, -1))
+        return
+    res = np.matmul(wm, cols, out=workspace("im2col.res", (groups, mg, cols.shape[2]), out.dtype))
+    np.moveaxis(out, 0, 2)[...] = res.reshape(groups, mg, nb, *out.shape[3:])
+
+
+def _grad_operand(g: np.ndarray, groups: int, by_image: bool) -> np.ndarray:
+    """The output gradient of a tile as the weight gradient's left operand (a view by image)."""
+    nb, m = g.shape[:2]
+    if by_image:
+        return g.reshape(nb, groups, m // groups, -1)
+    return channel_major(g, groups, ((0, 0),) * (g.ndim - 2), "im2col.g").reshape(groups, m // groups, -1)
 
 
 def weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray:
@@ -183,12 +249,13 @@ def weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray:
     partial: dict[int, np.ndarray] = {}
     lock = threading.Lock()
 
+    by_image = per_image(spec, weight_grad=True)
+
     def tile(nr: tuple[int, int]) -> None:
         n0, n1 = nr
         nb = n1 - n0
-        cols = _columns(x[n0:n1], spec, windows, nb)
-        gm = channel_major(g[n0:n1], groups, ((0, 0),) * spec.nd, "im2col.g").reshape(groups, mg, -1)
-        _accumulate(partial, lock, gm, cols, dtype)
+        cols = _columns(x[n0:n1], spec, windows, nb, by_image)
+        _accumulate(partial, lock, _grad_operand(g[n0:n1], groups, by_image), cols, dtype)
 
     _threads.run_tiles(tile, tiles, small=getattr(tiles, "small", False))
     dw = functools.reduce(np.add, partial.values()).astype(dtype, copy=False)
@@ -198,16 +265,17 @@ def weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray:
 
 def _accumulate(partial: dict[int, np.ndarray], lock: threading.Lock, gm: np.ndarray, cols: np.ndarray,
                 dtype: np.dtype) -> None:
-    """Add this tile's ``gm @ cols^T`` to the calling thread's partial weight gradient."""
+    """Add this tile's ``gm @ cols^T`` (summed over its images, by image) to the calling thread's partial sum."""
+    prod = np.matmul(gm, cols.swapaxes(-1, -2), out=workspace("im2col.dw", (*gm.shape[:-1], cols.shape[-2]), dtype))
+    if prod.ndim == 4:  # by image: (nb, G, Mg, K)
+        prod = prod.sum(axis=0)
     key = threading.get_ident()
     with lock:
         acc = partial.get(key)
-    if acc is None:
-        acc = np.matmul(gm, cols.transpose(0, 2, 1))
-        with lock:
-            partial[key] = acc
-    else:
-        acc += np.matmul(gm, cols.transpose(0, 2, 1), out=workspace("im2col.dw", acc.shape, dtype))
+        if acc is None:
+            partial[key] = np.array(prod, copy=True)
+            return
+    acc += prod
 
 
 def conv_and_weight_grad(x: np.ndarray, w: np.ndarray, g: np.ndarray, spec: ConvSpec) -> tuple[np.ndarray, np.ndarray]:
@@ -233,20 +301,19 @@ def conv_and_weight_grad(x: np.ndarray, w: np.ndarray, g: np.ndarray, spec: Conv
     cg, mg = spec.in_channels // groups, spec.out_channels // groups
     windows, tiles = prepare(spec, n, x.dtype.itemsize, _threads.num_threads())
     ntaps = len(windows)
-    wm = w.reshape(groups, mg, cg, ntaps).transpose(0, 1, 3, 2).reshape(groups, mg, ntaps * cg)
+    wm = _weight_matrix(w, spec, ntaps)
     out = np.empty((n, groups, mg, *spec.output_size), dtype=np.result_type(x, w))
     dtype = np.result_type(x, g)
     partial: dict[int, np.ndarray] = {}
     lock = threading.Lock()
+    by_image = per_image(spec, weight_grad=True)
 
     def tile(nr: tuple[int, int]) -> None:
         n0, n1 = nr
         nb = n1 - n0
-        cols = _columns(x[n0:n1], spec, windows, nb)
-        res = np.matmul(wm, cols, out=workspace("im2col.res", (groups, mg, cols.shape[2]), out.dtype))
-        np.moveaxis(out[n0:n1], 0, 2)[...] = res.reshape(groups, mg, nb, *spec.output_size)
-        gm = channel_major(g[n0:n1], groups, ((0, 0),) * spec.nd, "im2col.g").reshape(groups, mg, -1)
-        _accumulate(partial, lock, gm, cols, dtype)
+        cols = _columns(x[n0:n1], spec, windows, nb, by_image)
+        _product(wm, cols, out[n0:n1], by_image)
+        _accumulate(partial, lock, _grad_operand(g[n0:n1], groups, by_image), cols, dtype)
 
     _threads.run_tiles(tile, tiles, small=getattr(tiles, "small", False))
     dw = functools.reduce(np.add, partial.values()).astype(dtype, copy=False)
