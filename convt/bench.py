@@ -497,6 +497,11 @@ def format_table(results: Sequence[Result]) -> str:
         who = f"(faster of {names})" if " and " in names else names
         lines.append(f"geometric mean of {who} / convt: {gm:.2f}x over "
                      f"{len(ratios)} cases; convt at least as fast in {sum(x >= 1 for x in ratios)}")
+    vs_torch = [r.median("torch") / r.median("convt") for r in results if "torch" in r.times and "ort" in r.times]
+    if vs_torch:  # the goal of conv and the gradients is PyTorch's speed
+        gm = math.exp(sum(map(math.log, vs_torch)) / len(vs_torch))
+        lines.append(f"geometric mean of PyTorch / convt: {gm:.2f}x; convt at least as fast in "
+                     f"{sum(x >= 1 for x in vs_torch)}")
     if ceilings:
         gm = math.exp(sum(map(math.log, ceilings)) / len(ceilings))
         peak = next(r.peak_gflops for r in results)
