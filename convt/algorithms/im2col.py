@@ -16,6 +16,7 @@ import functools
 import itertools
 import math
 import threading
+from typing import cast
 
 import numpy as np
 
@@ -241,26 +242,7 @@ def weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray:
     >>> weight_grad(np.arange(4.0).reshape(1, 1, 4), np.ones((1, 1, 3)), spec)   # [0+1+2, 1+2+3]
     array([[[3., 6.]]])
     """
-    n, groups = x.shape[0], spec.groups
-    cg, mg = spec.in_channels // groups, spec.out_channels // groups
-    windows, tiles = prepare(spec, n, x.dtype.itemsize, _threads.num_threads())
-    ntaps = len(windows)
-    dtype = np.result_type(x, g)
-    partial: dict[int, np.ndarray] = {}
-    lock = threading.Lock()
-
-    by_image = per_image(spec, weight_grad=True)
-
-    def tile(nr: tuple[int, int]) -> None:
-        n0, n1 = nr
-        nb = n1 - n0
-        cols = _columns(x[n0:n1], spec, windows, nb, by_image)
-        _accumulate(partial, lock, _grad_operand(g[n0:n1], groups, by_image), cols, dtype)
-
-    _threads.run_tiles(tile, tiles, small=getattr(tiles, "small", False))
-    dw = functools.reduce(np.add, partial.values()).astype(dtype, copy=False)
-    dw = dw.reshape(groups, mg, ntaps, cg).transpose(0, 1, 3, 2)
-    return dw.reshape(spec.out_channels, cg, *spec.kernel_size)
+    return _with_weight_grad(x, None, g, spec)[1]
 
 
 def _accumulate(partial: dict[int, np.ndarray], lock: threading.Lock, gm: np.ndarray, cols: np.ndarray,
@@ -297,12 +279,19 @@ def conv_and_weight_grad(x: np.ndarray, w: np.ndarray, g: np.ndarray, spec: Conv
     >>> y, dw
     (array([[[1., 3., 5.]]]), array([[[3., 6.]]]))
     """
+    y, dw = _with_weight_grad(x, w, g, spec)
+    return cast(np.ndarray, y), dw
+
+
+def _with_weight_grad(x: np.ndarray, w: np.ndarray | None, g: np.ndarray,
+                      spec: ConvSpec) -> tuple[np.ndarray | None, np.ndarray]:
+    """The weight gradient at ``x`` for ``g``, and the convolution of ``x`` by ``w`` from the same columns (if ``w``)."""
     n, groups = x.shape[0], spec.groups
     cg, mg = spec.in_channels // groups, spec.out_channels // groups
     windows, tiles = prepare(spec, n, x.dtype.itemsize, _threads.num_threads())
     ntaps = len(windows)
-    wm = _weight_matrix(w, spec, ntaps)
-    out = np.empty((n, groups, mg, *spec.output_size), dtype=np.result_type(x, w))
+    wm = None if w is None else _weight_matrix(w, spec, ntaps)
+    out = None if w is None else np.empty((n, groups, mg, *spec.output_size), dtype=np.result_type(x, w))
     dtype = np.result_type(x, g)
     partial: dict[int, np.ndarray] = {}
     lock = threading.Lock()
@@ -312,10 +301,11 @@ def conv_and_weight_grad(x: np.ndarray, w: np.ndarray, g: np.ndarray, spec: Conv
         n0, n1 = nr
         nb = n1 - n0
         cols = _columns(x[n0:n1], spec, windows, nb, by_image)
-        _product(wm, cols, out[n0:n1], by_image)
+        if wm is not None and out is not None:
+            _product(wm, cols, out[n0:n1], by_image)
         _accumulate(partial, lock, _grad_operand(g[n0:n1], groups, by_image), cols, dtype)
 
     _threads.run_tiles(tile, tiles, small=getattr(tiles, "small", False))
     dw = functools.reduce(np.add, partial.values()).astype(dtype, copy=False)
-    dw = dw.reshape(groups, mg, ntaps, cg).transpose(0, 1, 3, 2)
-    return out.reshape(n, spec.out_channels, *spec.output_size), dw.reshape(spec.out_channels, cg, *spec.kernel_size)
+    dw = dw.reshape(groups, mg, ntaps, cg).transpose(0, 1, 3, 2).reshape(spec.out_channels, cg, *spec.kernel_size)
+    return None if out is None else out.reshape(n, spec.out_channels, *spec.output_size), dw
