@@ -292,16 +292,41 @@ def test_icnr_errors():
         ct.icnr_(np.ones((4, 2, 3, 3)), 2)
 
 
+CUDA_LAYERS = [  # every extended meaning, each on CUDA against the same layer on the CPU
+    (ct.ConvTranspose2d, (3, 4, 3), dict(stride=2, padding="same", padding_mode="reflect")),
+    (ct.Conv2d, (3, 4, 3), dict(stride=2, padding=[(2, -1), (0, 1)])),
+    (ct.ConvTranspose2d, (4, 6, 4), dict(stride=(2, 3), padding=[(1, 2), (-1, 0)], groups=2, bias=False)),
+    (ct.ConvTranspose1d, (3, 2, 5), dict(stride=3, padding="same_lower", dilation=2)),
+    (ct.Conv1d, (4, 2, 3), dict(stride=2, padding="same", padding_mode="circular", groups=2)),
+    (ct.ConvTranspose3d, (2, 3, 2), dict(stride=2, padding=[(0, 1), (1, 0), (0, 0)], padding_mode="replicate")),
+    (ct.Conv3d, (2, 3, (2, 3, 1)), dict(stride=(1, 2, 2), padding="same", padding_mode="reflect")),
+]
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_cuda_equals_cpu():
+@pytest.mark.parametrize("cls, args, kw", CUDA_LAYERS, ids=[f"{c.__name__}-{i}" for i, (c, _, _) in enumerate(CUDA_LAYERS)])
+def test_cuda_equals_cpu(cls, args, kw):
+    """Forward, output_size and every gradient (input, weight, bias) on CUDA equal the CPU's, float64."""
     torch.manual_seed(0)
-    for m in (ct.ConvTranspose2d(3, 4, 3, stride=2, padding="same", padding_mode="reflect", dtype=torch.float64),
-              ct.Conv2d(3, 4, 3, stride=2, padding=[(2, -1), (0, 1)], dtype=torch.float64)):
-        x = torch.randn(2, 3, 7, 6, dtype=torch.float64)
-        cpu = m(x)
-        gpu = m.cuda()(x.cuda())
-        torch.testing.assert_close(gpu.cpu(), cpu, rtol=1e-12, atol=1e-12)
-        gpu.sum().backward()
+    m = cls(*args, **kw, dtype=torch.float64)
+    nd = int(cls.__name__[-2])
+    x = torch.randn(2, args[0], *(7, 6, 5)[:nd], dtype=torch.float64, requires_grad=True)
+    g = m.cuda()
+    xg = x.detach().cuda().requires_grad_()
+    y_gpu = g(xg)
+    assert y_gpu.device.type == "cuda" and all(p.device.type == "cuda" for p in g.parameters())
+    m_cpu = copy.deepcopy(g).cpu()
+    y_cpu = m_cpu(x)
+    torch.testing.assert_close(y_gpu.cpu(), y_cpu, rtol=1e-12, atol=1e-12)
+    up = torch.randn_like(y_cpu)
+    y_cpu.backward(up)
+    y_gpu.backward(up.cuda())
+    torch.testing.assert_close(xg.grad.cpu(), x.grad, rtol=1e-12, atol=1e-12)
+    for (name, pc), pg in zip(m_cpu.named_parameters(), g.parameters()):
+        torch.testing.assert_close(pg.grad.cpu(), pc.grad, rtol=1e-12, atol=1e-12, msg=f"grad of {name}")
+    if "Transpose" in cls.__name__:  # output_size picks the output padding on the device too
+        want = [s + 1 for s in y_cpu.shape[2:]] if all(st > 1 for st in m.stride) else list(y_cpu.shape[2:])
+        torch.testing.assert_close(g(xg, output_size=want).cpu(), m_cpu(x, output_size=want), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.frameworks
