@@ -77,6 +77,19 @@ class ConvSpec:
             return (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
         return (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
 
+    def multiply_adds(self, batch: int = 1) -> int:
+        """The useful multiply-adds of ``batch`` images: no tap on an inserted zero or on padding counted twice.
+
+        Every (input, tap) pair of a transposed convolution, every (output,
+        tap) pair of a direct one, times the channels it connects.
+
+        >>> ConvSpec(True, 4, 6, 2, (3,), (2,), (2,), (1,), ((0, 0),), (6,)).multiply_adds(5)   # 5*4*3*(6/2)*2
+        360
+        """
+        pixels = math.prod(self.input_size if self.transposed else self.output_size)
+        ends = self.in_channels * self.out_channels // self.groups
+        return batch * pixels * ends * math.prod(self.kernel_size)
+
     def adjoint(self) -> ConvSpec:
         """The spec of the adjoint operator, which takes the same weight array.
 

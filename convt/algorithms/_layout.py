@@ -15,13 +15,15 @@ import numpy as np
 
 from . import _threads
 
-__all__ = ["PARALLEL_BYTES", "TILE_BYTES", "WORKSPACE_CAP", "Tiles", "batch_tiles", "channel_major", "clear_workspaces",
+__all__ = ["PARALLEL_BYTES", "PARALLEL_MULTIPLY_ADDS", "TILE_BYTES", "WORKSPACE_CAP", "Tiles", "batch_tiles", "channel_major", "clear_workspaces",
            "phase_kernels", "pieces_for", "tap_major", "workspace"]
 
 #: bytes of the largest temporary a batch tile may need (perf.md: ~4 MiB)
 TILE_BYTES = 4 << 20
 #: below this many bytes of temporaries a call runs on one thread, BLAS included (perf-notes item 27)
 PARALLEL_BYTES = 4 << 20
+#: ... unless it has at least this many multiply-adds (docs/perf-notes.md item 47)
+PARALLEL_MULTIPLY_ADDS = 8_000_000
 #: scratch buffers larger than this are allocated per call, never kept
 WORKSPACE_CAP = 64 << 20
 
@@ -124,8 +126,13 @@ class Tiles(list):
     small = False
 
 
-def batch_tiles(n: int, per_image_bytes: int, budget: int | None = None, at_least: int = 1) -> Tiles:
+def batch_tiles(n: int, per_image_bytes: int, budget: int | None = None, at_least: int = 1,
+                multiply_adds: int = 0) -> Tiles:
     """Split the batch into tiles whose temporaries stay near ``budget`` bytes (``at_least`` tiles).
+
+    A call with under ``PARALLEL_BYTES`` of temporaries and under
+    ``PARALLEL_MULTIPLY_ADDS`` multiply-adds is one tile on one thread
+    (``small``): handing work to a second thread costs more than it saves.
 
     >>> batch_tiles(10, 1 << 20, 4 << 20)
     [(0, 4), (4, 8), (8, 10)]
@@ -133,7 +140,7 @@ def batch_tiles(n: int, per_image_bytes: int, budget: int | None = None, at_leas
     [(0, 2), (2, 4)]
     """
     budget = TILE_BYTES if budget is None else budget
-    if n * per_image_bytes < PARALLEL_BYTES:  # too little work to share: one tile, one thread
+    if n * per_image_bytes < PARALLEL_BYTES and multiply_adds < PARALLEL_MULTIPLY_ADDS:  # one tile, one thread
         tiles = Tiles([(0, n)])
         tiles.small = True
         return tiles

@@ -55,7 +55,7 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1):
         entries.sort(key=lambda e: not e[3])  # a full-window tap first: it initialises the buffer
         phases.append((dst, counts, tuple(entries)))
     cols_per_image = math.prod(spec.kernel_size) * spec.out_channels * math.prod(spec.input_size) * itemsize
-    return tuple(phases), batch_tiles(n, cols_per_image, at_least=threads)
+    return tuple(phases), batch_tiles(n, cols_per_image, at_least=threads, multiply_adds=spec.multiply_adds(n))
 
 
 def channels_last(spec: ConvSpec) -> bool:

@@ -25,7 +25,10 @@ from . import _threads
 from ._layout import batch_tiles, flat_padded_tile, phase_kernels, tap_major, workspace
 from .phase_shift import prepare
 
-__all__ = ["conv_transpose"]
+__all__ = ["TAPS_PER_PRODUCT", "conv_transpose"]
+
+#: at most this many taps per product: the temporaries hold a phase's running sum and one product's taps
+TAPS_PER_PRODUCT = 2
 
 
 def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
@@ -34,8 +37,9 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     cg, mg = spec.in_channels // groups, spec.out_channels // groups
     pads, grid, tail, phases, _ = prepare(spec, n, x.dtype.itemsize)
     most = max(len(taps) for _, _, taps, _ in phases)
-    per_image = (most * spec.out_channels + spec.in_channels) * math.prod(grid) * x.dtype.itemsize
-    tiles = batch_tiles(n, per_image, at_least=_threads.num_threads())
+    slabs = 1 + min(most, TAPS_PER_PRODUCT)  # the running sum + one product's taps
+    per_image = (slabs * spec.out_channels + spec.in_channels) * math.prod(grid) * x.dtype.itemsize
+    tiles = batch_tiles(n, per_image, at_least=_threads.num_threads(), multiply_adds=spec.multiply_adds(n))
     dtype = np.result_type(x, w)
     kernels = phase_kernels(tap_major(w, groups), [taps for _, _, taps, _ in phases], "gemm_flat.w", taps_outer=False)
     kernels = [None if k is None else k.reshape(groups, cg, -1).transpose(0, 2, 1) for k in kernels]  # (G, T_r*Mg, Cg)
@@ -46,16 +50,25 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
         n0, n1 = nr
         nb = n1 - n0
         flat, length = flat_padded_tile(x[n0:n1], groups, pads, grid, tail, "gemm_flat.x")
-        store = workspace("gemm_flat.cols", (groups * most * mg * (length + tail),), dtype)
+        store = workspace("gemm_flat.cols", (groups * slabs * mg * (length + tail),), dtype)
         ov = out[n0:n1].transpose(1, 2, 0, *range(3, 3 + spec.nd))  # (G, Mg, nb, *o) view
+        slab = mg * (length + tail)
         for (dst, counts, taps, shifts), k in zip(phases, kernels):
             if k is None:
                 continue
-            cols = store[:groups * len(taps) * mg * (length + tail)].reshape(groups, len(taps) * mg, length + tail)
-            cols = np.matmul(k, flat, out=cols).reshape(groups, len(taps), mg, length + tail)
-            acc = cols[:, 0, :, shifts[0]:shifts[0] + length]  # the sum builds up in the first tap's slab
-            for u in range(1, len(taps)):
-                acc += cols[:, u, :, shifts[u]:shifts[u] + length]
+            acc = store[:groups * slab].reshape(groups, mg, -1)[..., :length]  # the running sum, slab 0
+            for j0 in range(0, len(taps), TAPS_PER_PRODUCT):  # each product into the slabs after it
+                j1 = min(j0 + TAPS_PER_PRODUCT, len(taps))
+                cols = store[groups * slab:groups * (1 + j1 - j0) * slab].reshape(groups, (j1 - j0) * mg, -1)
+                cols = np.matmul(k[:, j0 * mg:j1 * mg], flat, out=cols).reshape(groups, j1 - j0, mg, -1)
+                windows = [cols[:, u, :, shifts[j0 + u]:shifts[j0 + u] + length] for u in range(j1 - j0)]
+                if j0 == 0 and len(windows) > 1:
+                    np.add(windows[0], windows[1], out=acc)
+                    windows = windows[2:]
+                elif j0 == 0:
+                    np.copyto(acc, windows.pop(0))
+                for window in windows:
+                    acc += window
             valid = acc.reshape(groups, mg, nb, *grid)[(Ellipsis, *(slice(0, c) for c in counts))]
             ov[(slice(None), slice(None), slice(None), *dst)] = valid
 

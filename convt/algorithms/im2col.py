@@ -36,7 +36,7 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1):
                      for t, d, o, s in zip(tap, spec.dilation, spec.output_size, spec.stride))
                for tap in itertools.product(*map(range, spec.kernel_size))]
     per_image = (len(windows) * spec.in_channels + spec.out_channels) * math.prod(spec.output_size) * itemsize
-    return windows, batch_tiles(n, per_image, at_least=threads)
+    return windows, batch_tiles(n, per_image, at_least=threads, multiply_adds=spec.multiply_adds(n))
 
 
 @functools.lru_cache(maxsize=512)

@@ -51,7 +51,8 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1):
         tail = max([tail, *shifts])
         phases.append((dst, counts, tuple(taps), tuple(shifts)))
     per_image = (spec.in_channels + 2 * spec.out_channels) * math.prod(grid) * itemsize
-    return tuple(map(tuple, pads)), tuple(grid), tail, phases, batch_tiles(n, per_image, at_least=threads)
+    return tuple(map(tuple, pads)), tuple(grid), tail, phases, batch_tiles(n, per_image, at_least=threads,
+                                                                                  multiply_adds=spec.multiply_adds(n))
 
 
 def waste(spec: ConvSpec) -> float:

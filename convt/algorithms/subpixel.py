@@ -48,7 +48,7 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1):
         phases.append((dst, counts, taps, windows))
         biggest = max(biggest, len(windows) * math.prod(counts))
     per_image = (biggest * spec.in_channels + spec.out_channels * math.prod(spec.output_size)) * itemsize
-    return pads, phases, batch_tiles(n, per_image, at_least=threads)
+    return pads, phases, batch_tiles(n, per_image, at_least=threads, multiply_adds=spec.multiply_adds(n))
 
 
 def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
