@@ -18,7 +18,7 @@ from oracle import check
 import convt
 from convt import algorithms
 from convt import arithmetic as ar
-from convt.algorithms import _layout, _threads, fast, gemm, im2col, phase_shift, subpixel
+from convt.algorithms import _layout, _threads, fast, gemm, gemm_flat, im2col, phase_shift, subpixel
 from convt.errors import ConvError
 from convt.spec import conv_spec, conv_transpose_spec
 
@@ -186,6 +186,11 @@ def test_batch_tiles_and_threads_do_not_change_results(small_tiles, threads):
             for name in TRANSPOSED:
                 check(f"tiled {name} vs reference", algorithms.conv_transpose(x, w, spec, name), ref)
             check("tiled gemm channels_last vs reference", gemm.conv_transpose(x, w, spec, "channels_last"), ref)
+            for taps in (1, 3):  # gemm_flat's products of at most this many taps (the default, 2, runs above)
+                with pytest.MonkeyPatch.context() as mp:
+                    mp.setattr(gemm_flat, "TAPS_PER_PRODUCT", taps)
+                    check(f"tiled gemm_flat, {taps} taps per product, vs reference",
+                          gemm_flat.conv_transpose(x, w, spec), ref)
             for threshold in (0, 10**9):
                 with pytest.MonkeyPatch.context() as mp:
                     mp.setattr(gemm, "BATCH_PIXELS", threshold)
@@ -198,10 +203,13 @@ def test_batch_tiles_and_threads_do_not_change_results(small_tiles, threads):
             g = rng.standard_normal((7, 4, *cs.output_size))
             check("tiled weight_grad vs per-image sum", im2col.weight_grad(x, g, cs),
                   sum(im2col.weight_grad(x[i:i + 1], g[i:i + 1], cs) for i in range(7)))
-            y, dw = im2col.conv_and_weight_grad(x, wc, g, cs)
-            check("tiled fused conv vs reference", y, algorithms.conv(x, wc, cs, "reference"))
-            check("tiled fused weight grad vs per-image sum", dw,
-                  sum(im2col.weight_grad(x[i:i + 1], g[i:i + 1], cs) for i in range(7)))
+            for pixels in (1, 10**9):  # columns image by image, or channel-major
+                with pytest.MonkeyPatch.context() as mp:
+                    mp.setattr(im2col, "PER_IMAGE_PIXELS", pixels)
+                    y, dw = im2col.conv_and_weight_grad(x, wc, g, cs)
+                    check("tiled fused conv vs reference", y, algorithms.conv(x, wc, cs, "reference"))
+                    check("tiled fused weight grad vs per-image sum", dw,
+                          sum(im2col.weight_grad(x[i:i + 1], g[i:i + 1], cs) for i in range(7)))
     finally:
         _threads.set_num_threads(None)
 
