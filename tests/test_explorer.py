@@ -202,6 +202,71 @@ def _calls_reproduce(st: dict, calls: str) -> None:
     same("jax", layer_spec("jax", padding=[j[2 * a: 2 * a + 2] for a in range(nd)], **common))
 
 
+def _pairs(text: str, nd: int) -> list[tuple[int, int]]:
+    v = _tuple(text)
+    return [v[2 * a: 2 * a + 2] for a in range(nd)]
+
+
+def _direct_calls_reproduce(st: dict, calls: str) -> None:
+    """Every direct-convolution call the page prints describes the same layer (read back by convt.compat)."""
+    from convt.compat import layer_spec
+
+    spec = layer_from_args(_ns(st)).spec
+    nd = spec.nd
+    common = {"transposed": False, "input_size": spec.input_size, "kernel_size": spec.kernel_size,
+              "stride": spec.stride, "dilation": spec.dilation}
+
+    def same(name: str, padding, convention: str = "torch") -> None:
+        got = layer_spec(convention, padding=padding, **common)
+        assert (got.pads, got.output_size) == (spec.pads, spec.output_size), (name, st, calls)
+
+    def net(grow, cut):  # zero padding after a crop: the (lo, hi) of convt.conv
+        return [(g0 - c0, g1 - c1) for (g0, g1), (c0, c1) in zip(grow, cut)]
+
+    lines = calls.splitlines()
+    line = lambda prefix: next(x for x in lines if x.startswith(prefix))
+    same("convt", _pairs(re.search(r"padding=\[(.*?)\], dilation", line("convt.conv("))[1], nd))
+    torch_line = line(f"torch.nn.Conv{nd}d")
+    if "F.pad" in torch_line:  # F.pad lists (lo, hi) from the last axis back
+        same("torch", _pairs(re.search(r"F\.pad\(x, \[(.*?)\]\)", torch_line)[1], nd)[::-1])
+    else:
+        p = _tuple(re.search(r"padding=(\(.*?\)|\d+), dilation", torch_line)[1])
+        same("torch", p * (nd if len(p) == 1 else 1))
+    refused = any(v > 1 for v in spec.stride) and any(v > 1 for v in spec.dilation)
+    assert ("# no tf.nn.convolution" in calls) == refused and ("# no Keras Conv" in calls) == refused
+    if not refused:
+        tf_line = line("tf.nn.convolution(")
+        word = re.search(r'padding="(\w+)"', tf_line)[1]
+        if "tf.pad(" in tf_line:
+            sl = re.search(r"x\[:, (.*?), :\]", tf_line)
+            cut = [(int(a or 0), -int(b or 0)) for a, b in (t.split(":") for t in sl[1].split(", "))] if sl \
+                else [(0, 0)] * nd
+            grow = _pairs(re.search(r"\[\[0, 0\], (.*), \[0, 0\]\]\)", tf_line)[1], nd)
+            assert word == "VALID" and min(min(g) for g in grow) >= 0
+            same("tensorflow", net(grow, cut))
+        else:
+            same("tensorflow", word, "tensorflow")
+        keras_line = line("keras.layers.")
+        word = re.search(r'padding="(\w+)", dilation_rate', keras_line)[1]
+        c = re.search(r"Cropping\dD\(cropping=(.*?)\) ->", keras_line)
+        g = re.search(r"ZeroPadding\dD\(padding=(.*?)\) ->", keras_line)
+        if c or g:
+            assert word == "valid"
+            same("keras", net(_pairs(g[1], nd) if g else [(0, 0)] * nd, _pairs(c[1], nd) if c else [(0, 0)] * nd))
+        else:
+            same("keras", word, "keras")
+    onnx_line = next(x for x in lines if "Conv(X, W" in x)
+    grow = (lambda v: [(v[a], v[nd + a]) for a in range(nd)])(_tuple(re.search(r"pads=\[(.*?)\]", onnx_line)[1]))
+    assert min(min(p) for p in grow) >= 0
+    if "Slice(" in onnx_line:
+        starts = _tuple(re.search(r"starts=\[(.*?)\]", onnx_line)[1])
+        ends = [0 if e == "INT64_MAX" else -int(e) for e in re.search(r"ends=\[(.*?)\]", onnx_line)[1].split(",")]
+        same("onnx", net(grow, list(zip(starts, ends))))
+    else:
+        same("onnx", grow, "onnx")
+    same("jax", _pairs(re.search(r"padding=\[(.*?)\], rhs", line("jax.lax.conv_general_dilated"))[1], nd), "jax")
+
+
 def test_ready_to_paste_calls_describe_the_same_layer(page):
     grid = [st for st in torch_grid() if st["transposed"]][::7] + list(framework_grid())[::23]
     checked = 0
@@ -212,3 +277,20 @@ def test_ready_to_paste_calls_describe_the_same_layer(page):
         _calls_reproduce(st, page.inner_text("#calls"))
         checked += 1
     assert checked > 150
+
+
+def test_ready_to_paste_direct_calls_describe_the_same_layer(page):
+    """Direct convolutions: PyTorch, TensorFlow, Keras, ONNX and JAX, negative pads (crops) included."""
+    grid = [st for st in torch_grid() if not st["transposed"]][::3]
+    grid += [{**START, "transposed": False, "output_padding": "", "input": i, "kernel": k, "stride": s,
+              "dilation": d, "padding": p}
+             for i, k, s, d, p in itertools.product(["7", "6,5"], ["3"], ["1", "2"], ["1", "2"],
+                                                    ["-1:2", "2:-1,0:1", "same", "0", "valid"])]
+    checked = 0
+    for st in grid:
+        if python_answer(st) is None:
+            continue
+        page.evaluate("st => window.convtExplorer.set(st)", st)
+        _direct_calls_reproduce(st, page.inner_text("#calls"))
+        checked += 1
+    assert checked > 100
