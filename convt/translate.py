@@ -405,12 +405,12 @@ def _code_direct(target: str, spec: ConvSpec, kw: dict[str, Any], pre: Pairs | N
                   f"y = tf.nn.conv{nd}d(x, {wexpr}, {[1, *s, 1]}, {tf_pad!r}, dilations={[1, *d, 1]})",
                   "if b is not None:", "    y = y + b"]
     elif target == "keras":
-        params = dict(filters=cout, kernel_size=k, strides=s, padding=pad, dilation_rate=d)
+        params = dict(filters=cout, kernel_size=k, strides=s, padding=pad, dilation_rate=d, groups=groups)
         shape = [n + a + b - c - e for n, (a, b), (c, e) in zip(spec.input_size, zpad or [(0, 0)] * nd,
                                                                  crop or [(0, 0)] * nd, strict=True)]
         lines += ["import keras", "", f"# x: {lay} (channels last); w: the source's weight; b: its bias or None",
                   f"layer = keras.layers.Conv{nd}D({cout}, {_tuple(k)}, strides={_tuple(s)}, padding={pad!r}, "
-                  f"dilation_rate={_tuple(d)}, use_bias=b is not None)",
+                  f"dilation_rate={_tuple(d)}, groups={groups}, use_bias=b is not None)",
                   f"layer.build((None, {', '.join(map(str, shape))}, {cin}))",
                   f"layer.set_weights([{wexpr}] + ([b] if b is not None else []))",
                   *pre_lines("keras.ops.pad"), "y = layer(x)"]
@@ -461,7 +461,9 @@ def translate(source: str, target: str, *, input_size: Any, kernel_size: Any, st
         source "jax" only: the weight's meaning (False, JAX's default, is a
         correlation kernel ``(*k, C_in, C_out)`` that must be flipped).
     in_channels, out_channels, groups : int
-        Channels of the layer; groups > 1 only between torch and onnx.
+        Channels of the layer. groups > 1: a direct convolution in any
+        convention (TensorFlow only in 1-D and 2-D: its CPU Conv3D refuses
+        grouped filters), a transposed one only between torch and onnx.
     transposed : bool
         A transposed convolution (the default) or a direct one. A direct
         convolution's weight is ``(C_out, C_in/g, *k)`` (torch, onnx) or
@@ -498,15 +500,15 @@ def translate(source: str, target: str, *, input_size: Any, kernel_size: Any, st
     for name, conv in (("source", source), ("target", target)):
         if conv not in CONVENTIONS:
             raise ConvError(f"{func}: {name} must be one of {', '.join(CONVENTIONS)}, got {conv!r}")
-    if groups != 1 and not {source, target} <= {"torch", "onnx"}:
-        raise ConvError(f"{func}: groups={groups} is translated only between torch and onnx (TensorFlow, Keras and "
-                        f"jax.lax.conv_transpose have no groups for transposed convolutions)")
-    if not transposed:
-        return _translate_direct(source, target, input_size, kernel_size, stride, padding, dilation,
-                                 in_channels, out_channels, groups, output_padding, output_size)
+    if groups != 1 and transposed and not {source, target} <= {"torch", "onnx"}:
+        raise ConvError(f"{func}: groups={groups} is translated only between torch and onnx for a transposed "
+                        f"convolution (TensorFlow, Keras and jax.lax.conv_transpose have no groups for it)")
     for name, n in (("in_channels", in_channels), ("out_channels", out_channels)):
         if not isinstance(n, int) or n < 1 or n % groups:
             raise ConvError(f"{func}: {name} must be a positive multiple of groups={groups}, got {n!r}")
+    if not transposed:
+        return _translate_direct(source, target, input_size, kernel_size, stride, padding, dilation,
+                                 in_channels, out_channels, groups, output_padding, output_size)
     extra_kw = {"use_consistent_padding": use_consistent_padding} if source == "jax" else {}
     spec = layer_spec(source, transposed=True, input_size=input_size, kernel_size=kernel_size, stride=stride,
                       padding=padding, output_padding=output_padding, dilation=dilation, output_size=output_size,
@@ -531,6 +533,9 @@ def _translate_direct(source: str, target: str, input_size: Any, kernel_size: An
                       output_size: Any) -> Translation:
     spec = layer_spec(source, transposed=False, input_size=input_size, kernel_size=kernel_size, stride=stride,
                       padding=padding, dilation=dilation, output_padding=output_padding, output_size=output_size)
+    if groups != 1 and "tensorflow" in (source, target) and spec.nd == 3:
+        raise ConvError(f"translate: groups={groups} with tensorflow in 3-D: TensorFlow's CPU Conv3D refuses grouped "
+                        f"filters (its 1-D and 2-D convolutions and Keras' Conv3D accept them)")
     kw, have = _search_direct(target, spec, isinstance(padding, str))
     pre = _extra(spec.pads, have)
     perm, flips = _weight(source, target, spec.nd, True)  # (*k, a, b) <-> (b, a, *k); no flip for a direct conv

@@ -57,8 +57,14 @@ def test_jax_default_kernel_is_flipped_for_everyone_else():
 
 
 def test_refusals():
-    with pytest.raises(convt.ConvError, match="groups=2 is translated only between torch and onnx"):
+    with pytest.raises(convt.ConvError, match="groups=2 is translated only between torch and onnx for a transposed"):
         translate("torch", "keras", input_size=4, kernel_size=3, groups=2, in_channels=2, out_channels=2)
+    with pytest.raises(convt.ConvError, match="groups=2 with tensorflow in 3-D"):
+        translate("torch", "tensorflow", transposed=False, input_size=(4, 4, 4), kernel_size=3, groups=2,
+                  in_channels=2, out_channels=2)
+    with pytest.raises(convt.ConvError, match="out_channels must be a positive multiple of groups=2, got 3"):
+        translate("torch", "keras", transposed=False, input_size=4, kernel_size=3, groups=2, in_channels=2,
+                  out_channels=3)
     with pytest.raises(convt.ConvError, match="target must be one of"):
         translate("torch", "caffe", input_size=4, kernel_size=3)
     with pytest.raises(convt.ConvError, match="valid sizes per axis"):
@@ -209,7 +215,7 @@ def source_layer(draw, source, target):
     k = tuple(draw(st.lists(st.integers(1, 4), min_size=nd, max_size=nd)))
     s = tuple(draw(st.lists(st.integers(1, 3), min_size=nd, max_size=nd)))
     d = (1,) * nd if tf_involved else tuple(draw(st.lists(st.integers(1, 2), min_size=nd, max_size=nd)))
-    g = draw(st.sampled_from([1, 2])) if {source, target} <= set(FIRST) else 1
+    g = draw(st.sampled_from([1, 2])) if nd < 3 or "tensorflow" not in (source, target) else 1
     cin, cout = g * draw(st.integers(1, 2)), g * draw(st.integers(1, 2))
     layer = dict(stride=s, dilation=d, groups=g, output_padding=None, output_size=None, transpose_kernel=False,
                  use_consistent_padding=False)
@@ -363,7 +369,12 @@ def run_source_direct(conv, x, w, b, layer):
     if conv == "keras":
         import keras
 
-        y = keras.ops.conv(_layout(conv, x), w, s, pad, dilation_rate=d)
+        y = keras.layers.Conv1D if nd == 1 else keras.layers.Conv2D if nd == 2 else keras.layers.Conv3D
+        layer_ = y(w.shape[-1], w.shape[:-2], strides=s, padding=pad, dilation_rate=d, groups=layer["groups"],
+                   use_bias=False, dtype="float64")
+        layer_.build((None, *x.shape[2:], x.shape[1]))
+        layer_.set_weights([w])
+        y = layer_(_layout(conv, x))
         return _back(conv, np.asarray(y) + b)
     if conv == "onnx":
         from onnx import helper, numpy_helper
@@ -378,7 +389,8 @@ def run_source_direct(conv, x, w, b, layer):
                              numpy_helper.from_array(b.astype(np.float32), "B")], x)
     from jax import lax
 
-    y = lax.conv_general_dilated(_layout(conv, x), w, s, pad, rhs_dilation=d, dimension_numbers=_JAX_DN[nd])
+    y = lax.conv_general_dilated(_layout(conv, x), w, s, pad, rhs_dilation=d, dimension_numbers=_JAX_DN[nd],
+                                 feature_group_count=layer["groups"])
     return _back(conv, np.asarray(y) + b)
 
 
@@ -392,7 +404,7 @@ def source_direct(draw, source, target):
     if tf_involved and nd == 3:  # TF 2.21's CPU Conv3D has bugs with strides (test_compat_tensorflow.py:
         s = (1, 1, 1)  # test_tf_conv3d_batched_unequal_strides, test_tf_conv3d_float64_same_stride_above_kernel_quirk)
     d = (1,) * nd if tf_involved or max(s) > 1 else tuple(draw(st.lists(st.integers(1, 2), min_size=nd, max_size=nd)))
-    g = draw(st.sampled_from([1, 2])) if {source, target} <= set(FIRST) else 1
+    g = draw(st.sampled_from([1, 2])) if nd < 3 or "tensorflow" not in (source, target) else 1
     cin, cout = g * draw(st.integers(1, 2)), g * draw(st.integers(1, 2))
     if source == "torch":
         pad = draw(st.sampled_from(["valid", "INTS"] + (["same"] if max(s) == 1 else [])))
@@ -481,3 +493,24 @@ def test_direct_extra_steps_run_in_the_target_framework(case, target):
     want = run_source_direct(source, x, w, b, layer)
     check(f"translate-conv/{source}->{target}", run_target_code(t, x, w, b), want,
           1e-5 if {"onnx", "keras"} & {source, target} else 1e-12)
+
+
+@pytest.mark.frameworks
+@pytest.mark.parametrize("source, target", PAIRS, ids=[f"{a}-to-{b}" for a, b in PAIRS])
+def test_grouped_direct_translation_runs_in_the_target_framework(source, target):
+    """groups=2 direct convolutions, 1-D to 3-D (TensorFlow's CPU Conv3D refuses grouped filters: 1-D and 2-D)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    pad = {"torch": "valid", "tensorflow": "SAME", "keras": "same", "onnx": "VALID", "jax": "SAME"}[source]
+    for nd in (1, 2) if "tensorflow" in (source, target) else (1, 2, 3):
+        i, k, s = (5,) * nd, (3,) * nd, (2,) + (1,) * (nd - 1)
+        layer = dict(stride=s, dilation=(1,) * nd, groups=2, padding=pad)
+        t = translate(source, target, transposed=False, input_size=i, kernel_size=k, stride=s, padding=pad,
+                      in_channels=4, out_channels=6, groups=2)
+        assert t.params.get("groups", t.params.get("group", t.params.get("feature_group_count", 2))) == 2
+        x, b = rand(2, 4, *i), rand(6)
+        w = rand(6, 2, *k) if source in FIRST else rand(*k, 2, 6)
+        check(f"translate-conv grouped/{source}->{target}", run_target_code(t, x, w, b),
+              run_source_direct(source, x, w, b, layer), 1e-5 if {"onnx", "keras"} & {source, target} else 1e-12)
