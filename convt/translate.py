@@ -172,8 +172,11 @@ def _search(target: str, spec: ConvSpec) -> tuple[dict[str, Any], Pairs]:
             continue
         if got.pads == want:
             return kw, want
-        # a containing layer: the extra step only crops, never pads, when it can
+        # a containing layer: the extra step only crops, never pads, when it can; it may append zeros only on a
+        # side the layer did not crop (else the values it cropped there are lost)
         diff = _extra(want, got.pads) or ()
+        if any(e < 0 < h for pair, have in zip(diff, got.pads, strict=True) for e, h in zip(pair, have, strict=True)):
+            continue
         cost = sum((abs(a) + abs(b)) * (1 if min(a, b) >= 0 else 100) for a, b in diff)
         if best is None or cost < best[0]:
             best = (cost, kw, got.pads)
