@@ -414,3 +414,66 @@ def test_workspaces_are_reused_and_capped(monkeypatch):
     assert not np.shares_memory(big, a) and big.shape == (100,)
     assert _layout.clear_workspaces() >= a.nbytes
 
+
+
+@pytest.fixture
+def small_pool(monkeypatch):
+    """Every result of at least 1 KiB comes from the result pool; the pool starts empty."""
+    monkeypatch.setattr(_layout, "RESULT_POOL_BYTES", 1024)
+    _layout.clear_workspaces()
+    yield
+    _layout.clear_workspaces()
+
+
+def test_result_pool_hands_out_only_memory_nobody_holds(small_pool, monkeypatch):
+    import gc
+
+    a = _layout.result((16, 16), np.float64)
+    a[:] = 1
+    view = a[3:5]
+    b = _layout.result((16, 16), np.float64, zeros=True)
+    assert not np.shares_memory(a, b) and b.sum() == 0
+    del a
+    gc.collect()
+    assert not _layout._free.get(2048)  # a view is alive: the memory stays the caller's
+    c = _layout.result((16, 16), np.float64)
+    assert not np.shares_memory(c, view)
+    del view
+    gc.collect()
+    assert len(_layout._free[2048]) == 1  # the last view died: back to the pool
+    d = _layout.result((32, 8), np.float64, zeros=True)  # same size, another shape, zeroed
+    assert not _layout._free[2048] and d.sum() == 0 and d.flags.writeable
+    monkeypatch.setattr(_layout, "RESULT_POOL_CAP", 2048)  # room for one free buffer
+    del b, c, d
+    gc.collect()
+    assert len(_layout._free[2048]) == 1
+
+
+@pytest.mark.parametrize("algorithm", TRANSPOSED)
+def test_pooled_results_survive_the_next_call(small_pool, algorithm):
+    """A result the caller holds is never the memory of a later call's result."""
+    rng = np.random.default_rng(0)
+    x1, x2 = rng.standard_normal((2, 3, 4, 5, 6))
+    w = rng.standard_normal((4, 3, 3, 3))
+    spec, _ = conv_transpose_spec(x1.shape, w.shape, stride=2, padding=1)
+    y1 = algorithms.conv_transpose(x1, w, spec, algorithm)
+    keep = y1.copy()
+    y2 = algorithms.conv_transpose(x2, w, spec, algorithm)
+    assert not np.shares_memory(y1, y2)
+    check(f"pooled {algorithm}: first result kept", y1, keep)
+    check(f"pooled {algorithm}: second result", y2, algorithms.conv_transpose(x2, w, spec, "reference"))
+    del y1
+    check(f"pooled {algorithm}: reused memory", algorithms.conv_transpose(x1, w, spec, algorithm), keep)
+
+
+def test_pooled_direct_results_survive_the_next_call(small_pool):
+    rng = np.random.default_rng(1)
+    x1, x2 = rng.standard_normal((2, 3, 4, 9, 8))
+    w, g = rng.standard_normal((5, 4, 3, 3)), rng.standard_normal((3, 5, 9, 8))
+    spec, _ = conv_spec(x1.shape, w.shape, padding=1)
+    y1, _ = im2col.conv_and_weight_grad(x1, w, g, spec)
+    keep = y1.copy()
+    y2 = im2col.conv(x2, w, spec)
+    assert not np.shares_memory(y1, y2)
+    check("pooled im2col: first result kept", y1, keep)
+    check("pooled im2col: second result", y2, algorithms.conv(x2, w, spec, "reference"))

@@ -8,15 +8,32 @@ the same pass.
 
 from __future__ import annotations
 
+import ctypes
 import math
 import threading
+import weakref
 
 import numpy as np
 
 from . import _threads
 
-__all__ = ["PARALLEL_BYTES", "PARALLEL_MULTIPLY_ADDS", "TILE_BYTES", "WORKSPACE_CAP", "Tiles", "batch_tiles", "channel_major", "clear_workspaces",
-           "phase_kernels", "pieces_for", "tap_major", "workspace"]
+__all__ = [
+    "PARALLEL_BYTES",
+    "PARALLEL_MULTIPLY_ADDS",
+    "RESULT_POOL_BYTES",
+    "RESULT_POOL_CAP",
+    "TILE_BYTES",
+    "WORKSPACE_CAP",
+    "Tiles",
+    "batch_tiles",
+    "channel_major",
+    "clear_workspaces",
+    "phase_kernels",
+    "pieces_for",
+    "result",
+    "tap_major",
+    "workspace",
+]
 
 #: bytes of the largest temporary a batch tile may need (perf.md: ~4 MiB)
 TILE_BYTES = 4 << 20
@@ -57,10 +74,58 @@ def workspace(name: str, shape, dtype) -> np.ndarray:
 
 
 def clear_workspaces() -> int:
-    """Free every scratch buffer; returns the bytes released."""
+    """Free every scratch buffer and every pooled result buffer; returns the bytes released."""
     freed = sum(b.nbytes for b in _spaces.values() if b is not None)
     _spaces.clear()
+    with _pool_lock:
+        freed += sum(b.nbytes for bufs in _free.values() for b in bufs)
+        _free.clear()
     return freed
+
+
+#: results at least this large reuse the memory of results nobody holds any more: glibc maps each such
+#: allocation afresh, and the kernel's zeroed pages cost ~0.6-8 ms per 32 MiB (docs/perf-notes.md item 48)
+RESULT_POOL_BYTES = 32 << 20
+#: the most bytes of free result buffers kept for reuse
+RESULT_POOL_CAP = 256 << 20
+_pool_lock = threading.Lock()
+_free: dict[int, list[np.ndarray]] = {}
+
+
+def result(shape, dtype, zeros: bool = False) -> np.ndarray:
+    """A new result array (``numpy.empty``, or ``numpy.zeros``), of pooled memory when large.
+
+    Below :data:`RESULT_POOL_BYTES` it is ``numpy.empty``. Above, the memory
+    is that of an earlier result of the same size whose every view has been
+    dropped (a finalizer puts it back when the last view dies), else new:
+    the caller owns it alone either way.
+
+    >>> a = result((2, 3), np.float32, zeros=True); a.shape, a.dtype, a.sum()
+    ((2, 3), dtype('float32'), np.float32(0.0))
+    """
+    dtype = np.dtype(dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes < RESULT_POOL_BYTES:
+        return (np.zeros if zeros else np.empty)(shape, dtype=dtype)
+    with _pool_lock:
+        bufs = _free.get(nbytes)
+        buf = bufs.pop() if bufs else None
+    if buf is None:
+        buf = np.empty(nbytes, dtype=np.uint8)
+    holder = (ctypes.c_char * nbytes).from_buffer(buf)  # every view of the result keeps it alive
+    weakref.finalize(holder, _release, buf).atexit = False
+    out = np.frombuffer(holder, dtype=dtype).reshape(shape)
+    if zeros:
+        out.fill(0)
+    return out
+
+
+def _release(buf: np.ndarray) -> None:
+    """The last view of a pooled result is gone: keep its memory for the next one (up to the cap)."""
+    with _pool_lock:
+        held = sum(b.nbytes for bufs in _free.values() for b in bufs)
+        if held + buf.nbytes <= RESULT_POOL_CAP:
+            _free.setdefault(buf.nbytes, []).append(buf)
 
 
 def tap_major(w: np.ndarray, groups: int, name: str = "weight") -> np.ndarray:

@@ -25,7 +25,7 @@ import numpy as np
 from .. import arithmetic as ar
 from ..spec import ConvSpec
 from . import _threads
-from ._layout import batch_tiles, channel_major, pieces_for, tap_major, workspace
+from ._layout import batch_tiles, channel_major, pieces_for, result, tap_major, workspace
 
 __all__ = ["BATCH_PIXELS", "channels_last", "conv_transpose", "phase_row", "prepare"]
 
@@ -109,7 +109,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, layout: str | N
     small = getattr(tiles, "small", False)
     empty_phase = any(not entries for _, _, entries in phases)
     max_count = max(math.prod(counts) for _, counts, _ in phases)
-    out = (np.zeros if empty_phase else np.empty)((n, groups, mg, *spec.output_size), dtype=dtype)
+    out = result((n, groups, mg, *spec.output_size), dtype, zeros=empty_phase)
     def tile(nr: tuple[int, int]) -> None:
         n0, n1 = nr
         nb = n1 - n0

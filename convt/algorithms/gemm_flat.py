@@ -22,7 +22,7 @@ import numpy as np
 
 from ..spec import ConvSpec
 from . import _threads
-from ._layout import batch_tiles, flat_padded_tile, phase_kernels, tap_major, workspace
+from ._layout import batch_tiles, flat_padded_tile, phase_kernels, result, tap_major, workspace
 from .phase_shift import prepare
 
 __all__ = ["TAPS_PER_PRODUCT", "conv_transpose"]
@@ -44,7 +44,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     kernels = phase_kernels(tap_major(w, groups), [taps for _, _, taps, _ in phases], "gemm_flat.w", taps_outer=False)
     kernels = [None if k is None else k.reshape(groups, cg, -1).transpose(0, 2, 1) for k in kernels]  # (G, T_r*Mg, Cg)
     empty_phase = any(not taps for _, _, taps, _ in phases)
-    out = (np.zeros if empty_phase else np.empty)((n, groups, mg, *spec.output_size), dtype=dtype)
+    out = result((n, groups, mg, *spec.output_size), dtype, zeros=empty_phase)
 
     def tile(nr: tuple[int, int]) -> None:
         n0, n1 = nr

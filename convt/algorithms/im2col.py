@@ -23,7 +23,7 @@ import numpy as np
 from .. import arithmetic as ar
 from ..spec import ConvSpec
 from . import _threads
-from ._layout import batch_tiles, channel_major, pieces_for, workspace
+from ._layout import batch_tiles, channel_major, pieces_for, result, workspace
 
 __all__ = ["DIRECT_GATHER", "PER_IMAGE_PIXELS", "conv", "conv_and_weight_grad", "direct_windows", "gathers_directly",
            "per_image", "prepare", "weight_grad"]
@@ -188,7 +188,7 @@ def conv(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     mg = spec.out_channels // groups
     windows, tiles = prepare(spec, n, x.dtype.itemsize, _threads.num_threads())
     wm = _weight_matrix(w, spec, len(windows))
-    out = np.empty((n, groups, mg, *spec.output_size), dtype=np.result_type(x, w))
+    out = result((n, groups, mg, *spec.output_size), np.result_type(x, w))
     by_image = per_image(spec)
 
     def tile(nr: tuple[int, int]) -> None:
@@ -291,7 +291,7 @@ def _with_weight_grad(x: np.ndarray, w: np.ndarray | None, g: np.ndarray,
     windows, tiles = prepare(spec, n, x.dtype.itemsize, _threads.num_threads())
     ntaps = len(windows)
     wm = None if w is None else _weight_matrix(w, spec, ntaps)
-    out = None if w is None else np.empty((n, groups, mg, *spec.output_size), dtype=np.result_type(x, w))
+    out = None if w is None else result((n, groups, mg, *spec.output_size), np.result_type(x, w))
     dtype = np.result_type(x, g)
     partial: dict[int, np.ndarray] = {}
     lock = threading.Lock()

@@ -26,7 +26,7 @@ import numpy as np
 from .. import arithmetic as ar
 from ..spec import ConvSpec
 from . import _threads
-from ._layout import batch_tiles, flat_padded_tile, tap_major, workspace
+from ._layout import batch_tiles, flat_padded_tile, result, tap_major, workspace
 
 __all__ = ["conv_transpose", "prepare", "waste"]
 
@@ -71,7 +71,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     dtype = np.result_type(x, w)
     wt = tap_major(w, groups).transpose(2, 0, 3, 1)  # (T, G, Mg, Cg): per tap transposed views
     empty_phase = any(not taps for _, _, taps, _ in phases)
-    out = (np.zeros if empty_phase else np.empty)((n, groups, mg, *spec.output_size), dtype=dtype)
+    out = result((n, groups, mg, *spec.output_size), dtype, zeros=empty_phase)
     def tile(nr: tuple[int, int]) -> None:
         n0, n1 = nr
         nb = n1 - n0

@@ -24,7 +24,7 @@ import numpy as np
 from .. import arithmetic as ar
 from ..spec import ConvSpec
 from . import _threads
-from ._layout import batch_tiles, channel_major, phase_kernels, tap_major, workspace
+from ._layout import batch_tiles, channel_major, phase_kernels, result, tap_major, workspace
 from .im2col import gather_windows
 
 __all__ = ["conv_transpose", "prepare"]
@@ -60,7 +60,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     kernels = phase_kernels(tap_major(w, groups), [taps for _, _, taps, _ in phases], "subpixel.w", taps_outer=True)
     subkernels = [None if k is None else k.reshape(groups, -1, mg).transpose(0, 2, 1) for k in kernels]  # (G, Mg, T_r*Cg)
     empty_phase = any(s is None for s in subkernels)
-    out = (np.zeros if empty_phase else np.empty)((n, groups, mg, *spec.output_size), dtype=dtype)
+    out = result((n, groups, mg, *spec.output_size), dtype, zeros=empty_phase)
     def tile(nr: tuple[int, int]) -> None:
         n0, n1 = nr
         nb = n1 - n0
