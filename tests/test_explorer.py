@@ -267,16 +267,21 @@ def _direct_calls_reproduce(st: dict, calls: str) -> None:
     same("jax", _pairs(re.search(r"padding=\[(.*?)\], rhs", line("jax.lax.conv_general_dilated"))[1], nd), "jax")
 
 
-def test_ready_to_paste_calls_describe_the_same_layer(page):
-    grid = [st for st in torch_grid() if st["transposed"]][::7] + list(framework_grid())[::23]
+def _check_calls(page, grid, reproduce) -> int:
+    """Set each valid setting on the page and check its printed calls; the number checked."""
     checked = 0
     for st in grid:
         if python_answer(st) is None:
             continue
         page.evaluate("st => window.convtExplorer.set(st)", st)
-        _calls_reproduce(st, page.inner_text("#calls"))
+        reproduce(st, page.inner_text("#calls"))
         checked += 1
-    assert checked > 150
+    return checked
+
+
+def test_ready_to_paste_calls_describe_the_same_layer(page):
+    grid = [st for st in torch_grid() if st["transposed"]][::7] + list(framework_grid())[::23]
+    assert _check_calls(page, grid, _calls_reproduce) > 150
 
 
 def test_ready_to_paste_direct_calls_describe_the_same_layer(page):
@@ -286,11 +291,4 @@ def test_ready_to_paste_direct_calls_describe_the_same_layer(page):
               "dilation": d, "padding": p}
              for i, k, s, d, p in itertools.product(["7", "6,5"], ["3"], ["1", "2"], ["1", "2"],
                                                     ["-1:2", "2:-1,0:1", "same", "0", "valid"])]
-    checked = 0
-    for st in grid:
-        if python_answer(st) is None:
-            continue
-        page.evaluate("st => window.convtExplorer.set(st)", st)
-        _direct_calls_reproduce(st, page.inner_text("#calls"))
-        checked += 1
-    assert checked > 100
+    assert _check_calls(page, grid, _direct_calls_reproduce) > 100
