@@ -23,7 +23,7 @@ from typing import Any
 from . import arithmetic as ar
 from .compat import CONVENTIONS, layer_spec
 from .errors import ConvError
-from .spec import ConvSpec
+from .spec import ConvSpec, conv_spec
 
 __all__ = ["Translation", "translate"]
 
@@ -364,9 +364,17 @@ def _search_direct(target: str, spec: ConvSpec, prefer_words: bool) -> tuple[dic
     return {"padding": best[1]}, best[2]
 
 
+#: each framework's name for a padding mode of the input (None: it has none)
+_MODE_NAMES = {"reflect": {"torch": "reflect", "tensorflow": "REFLECT", "keras": "reflect", "onnx": "reflect",
+                           "jax": "reflect"},
+               "replicate": {"torch": "replicate", "tensorflow": None, "keras": None, "onnx": "edge", "jax": "edge"},
+               "circular": {"torch": "circular", "tensorflow": None, "keras": None, "onnx": "wrap", "jax": "wrap"}}
+
+
 def _code_direct(target: str, spec: ConvSpec, kw: dict[str, Any], pre: Pairs | None, wexpr: str, cin: int,
-                 cout: int, groups: int) -> tuple[str, dict[str, Any]]:
+                 cout: int, groups: int, mode: str = "zeros") -> tuple[str, dict[str, Any]]:
     nd = spec.nd
+    mode_name = None if mode == "zeros" else _MODE_NAMES[mode][target]
     k, s, d, pad = spec.kernel_size, spec.stride, spec.dilation, kw["padding"]
     first = target in ("torch", "onnx")
     lay = "(N, C, *spatial)" if first else "(N, *spatial, C)"
@@ -381,16 +389,24 @@ def _code_direct(target: str, spec: ConvSpec, kw: dict[str, Any], pre: Pairs | N
         if crop_needed:
             sl = ", ".join(f"{a}:{n - b}" for (a, b), n in zip(crop, spec.input_size, strict=True))
             out.append(f"x = x[:, {sl}, :]  # the extra step: crop the input")
-        if pad_needed:
+        if pad_needed and mode_name:
+            out.append(f"x = {pad_call}(x, {[[0, 0], *map(list, zpad), [0, 0]]}, mode={mode_name!r})"
+                       f"  # the extra step: pad the input ({mode})")
+        elif pad_needed:
             out.append(f"x = {pad_call}(x, {[[0, 0], *map(list, zpad), [0, 0]]})  # the extra step: zero-pad the input")
         return out
 
     if target == "torch":
         params = dict(in_channels=cin, out_channels=cout, kernel_size=k, stride=s, padding=pad, dilation=d,
                       groups=groups)
+        layer_mode = ""
+        if mode_name and not pre:  # the layer pads with the mode itself
+            params["padding_mode"] = mode_name
+            layer_mode = f", padding_mode={mode_name!r}"
         lines += ["import torch", "", f"# x: torch tensor {lay}; w: the source's weight; b: its bias or None",
                   f"layer = torch.nn.Conv{nd}d({cin}, {cout}, kernel_size={_tuple(k)}, stride={_tuple(s)}, "
-                  f"padding={pad!r}, dilation={_tuple(d)}, groups={groups}, bias=b is not None, dtype=x.dtype)",
+                  f"padding={pad!r}, dilation={_tuple(d)}, groups={groups}, bias=b is not None{layer_mode}, "
+                  f"dtype=x.dtype)",
                   "with torch.no_grad():", f"    layer.weight.copy_(torch.from_numpy({wexpr}))",
                   "    if b is not None:", "        layer.bias.copy_(torch.from_numpy(b))"]
         if crop_needed:
@@ -398,7 +414,9 @@ def _code_direct(target: str, spec: ConvSpec, kw: dict[str, Any], pre: Pairs | N
             lines.append(f"x = x[:, :, {sl}]  # the extra step: crop the input")
         if pad_needed:
             flat = [v for lo_hi in reversed(zpad) for v in lo_hi]
-            lines.append(f"x = torch.nn.functional.pad(x, {flat})  # the extra step: zero-pad the input")
+            lines.append(f"x = torch.nn.functional.pad(x, {flat}, mode={mode_name!r})  # the extra step: pad the "
+                         f"input ({mode})" if mode_name else
+                         f"x = torch.nn.functional.pad(x, {flat})  # the extra step: zero-pad the input")
         lines += ["y = layer(x)"]
     elif target == "tensorflow":
         tf_pad = pad if isinstance(pad, str) else [[0, 0], *map(list, pad), [0, 0]]
@@ -433,26 +451,30 @@ def _code_direct(target: str, spec: ConvSpec, kw: dict[str, Any], pre: Pairs | N
                   f"nodes = [helper.make_node('Conv', inputs, ['Y'], {args})]"]
         if pre:
             pads_t = [0, 0, *(p[0] for p in pre), 0, 0, *(p[1] for p in pre)]
+            how = f", mode={mode_name!r}" if mode_name else ""
             lines += [f"initializers.append(numpy_helper.from_array(np.array({pads_t}, dtype=np.int64), 'P'))",
-                      "nodes.insert(0, helper.make_node('Pad', ['X', 'P'], ['X0']))"
-                      "  # the extra step: pad the input (negative crops)"]
+                      f"nodes.insert(0, helper.make_node('Pad', ['X', 'P'], ['X0']{how}))"
+                      f"  # the extra step: pad the input ({mode if mode_name else 'negative crops'})"]
     else:  # jax
         jpad = pad if isinstance(pad, str) else tuple(pad)
         params = dict(window_strides=s, padding=jpad, rhs_dilation=d, dimension_numbers=_JAX_DN[nd],
                       feature_group_count=groups)
-        lines += ["from jax import lax", "", f"# x: {lay} (channels last); w: the source's weight; b: its bias or None",
-                  f"y = lax.conv_general_dilated(x, {wexpr}, window_strides={_tuple(s)}, padding={jpad!r}, "
+        lines += ["from jax import lax", "", f"# x: {lay} (channels last); w: the source's weight; b: its bias or None"]
+        if pre:  # only a padding mode: JAX's zero padding expresses every (lo, hi)
+            lines = ["import jax.numpy as jnp", *lines,
+                     f"x = jnp.pad(x, {[(0, 0), *zpad, (0, 0)]}, mode={mode_name!r})  # the extra step: pad the input "
+                     f"({mode})"]
+        lines += [f"y = lax.conv_general_dilated(x, {wexpr}, window_strides={_tuple(s)}, padding={jpad!r}, "
                   f"rhs_dilation={_tuple(d)}, dimension_numbers={_JAX_DN[nd]!r}, feature_group_count={groups})",
                   "if b is not None:", "    y = y + b"]
-        if pre:  # pragma: no cover - JAX expresses every padding
-            raise AssertionError("jax needs no extra step")
     return "\n".join(lines) + "\n", params
 
 
 def translate(source: str, target: str, *, input_size: Any, kernel_size: Any, stride: Any = 1, padding: Any = 0,
               output_padding: Any = None, dilation: Any = 1, output_size: Any = None,
               use_consistent_padding: bool = False, transpose_kernel: bool = False, in_channels: int = 1,
-              out_channels: int = 1, groups: int = 1, transposed: bool = True) -> Translation:
+              out_channels: int = 1, groups: int = 1, transposed: bool = True,
+              padding_mode: str = "zeros") -> Translation:
     """A (transposed) convolution layer of ``source`` as the equivalent ``target`` code.
 
     Parameters
@@ -468,7 +490,13 @@ def translate(source: str, target: str, *, input_size: Any, kernel_size: Any, st
         convention (TensorFlow only in 1-D and 2-D: its CPU Conv3D refuses
         grouped filters), a transposed one only between torch and onnx.
     transposed : bool
-        A transposed convolution (the default) or a direct one. A direct
+        A transposed convolution (the default) or a direct one.
+    padding_mode : {"zeros", "reflect", "replicate", "circular"}
+        A direct convolution of source "torch" only: how its padding reads
+        the border. The target pads the input that way first (TensorFlow and
+        Keras: "reflect" only; ONNX ``Pad`` "reflect", "edge", "wrap";
+        ``jnp.pad``), then convolves without padding; a torch target keeps
+        its ``padding_mode`` where the padding is symmetric. A direct
         convolution's weight is ``(C_out, C_in/g, *k)`` (torch, onnx) or
         ``(*k, C_in/g, C_out)`` (tensorflow, keras, jax with HIO layouts); where
         the target cannot express the padding, the extra step pads (or crops)
@@ -509,9 +537,19 @@ def translate(source: str, target: str, *, input_size: Any, kernel_size: Any, st
     for name, n in (("in_channels", in_channels), ("out_channels", out_channels)):
         if not isinstance(n, int) or n < 1 or n % groups:
             raise ConvError(f"{func}: {name} must be a positive multiple of groups={groups}, got {n!r}")
+    if padding_mode != "zeros":
+        if transposed or source != "torch":
+            raise ConvError(f"{func}: padding_mode={padding_mode!r} is translated for a direct convolution from torch "
+                            f"only (the other conventions have no padding modes; a transposed convolution has them "
+                            f"only in convt.torch)")
+        if padding_mode not in _MODE_NAMES:
+            raise ConvError(f"{func}: padding_mode must be one of zeros, {', '.join(_MODE_NAMES)}, got {padding_mode!r}")
+        if _MODE_NAMES[padding_mode][target] is None:
+            raise ConvError(f"{func}: {target} has no {padding_mode!r} padding (tf.pad modes: CONSTANT, REFLECT, "
+                            f"SYMMETRIC); translate to torch, onnx or jax")
     if not transposed:
         return _translate_direct(source, target, input_size, kernel_size, stride, padding, dilation,
-                                 in_channels, out_channels, groups, output_padding, output_size)
+                                 in_channels, out_channels, groups, output_padding, output_size, padding_mode)
     extra_kw = {"use_consistent_padding": use_consistent_padding} if source == "jax" else {}
     spec = layer_spec(source, transposed=True, input_size=input_size, kernel_size=kernel_size, stride=stride,
                       padding=padding, output_padding=output_padding, dilation=dilation, output_size=output_size,
@@ -533,9 +571,11 @@ def translate(source: str, target: str, *, input_size: Any, kernel_size: Any, st
 
 def _translate_direct(source: str, target: str, input_size: Any, kernel_size: Any, stride: Any, padding: Any,
                       dilation: Any, cin: int, cout: int, groups: int, output_padding: Any,
-                      output_size: Any) -> Translation:
+                      output_size: Any, mode: str = "zeros") -> Translation:
     spec = layer_spec(source, transposed=False, input_size=input_size, kernel_size=kernel_size, stride=stride,
                       padding=padding, dilation=dilation, output_padding=output_padding, output_size=output_size)
+    if mode != "zeros":
+        return _translate_mode(source, target, spec, cin, cout, groups, mode)
     if groups != 1 and "tensorflow" in (source, target) and spec.nd == 3:
         raise ConvError(f"translate: groups={groups} with tensorflow in 3-D: TensorFlow's CPU Conv3D refuses grouped "
                         f"filters (its 1-D and 2-D convolutions and Keras' Conv3D accept them)")
@@ -547,5 +587,32 @@ def _translate_direct(source: str, target: str, input_size: Any, kernel_size: An
     if pre is not None:
         notes.append(f"{target} cannot express this padding in one layer: its layer pads {list(have)}, so the "
                      f"input is first padded by {list(pre)} (negative: cropped)")
+    header = "".join(f"# {n}\n" for n in [f"{source} -> {target}: direct convolution", *notes])
+    return Translation(source, target, spec, params, pre, perm, flips, header + code, notes)
+
+
+def _translate_mode(source: str, target: str, spec: ConvSpec, cin: int, cout: int, groups: int,
+                    mode: str) -> Translation:
+    """A direct convolution whose padding reads the border by ``mode``: the target pads that way, then convolves."""
+    if min(min(p) for p in spec.pads) < 0:
+        raise ConvError(f"translate: padding_mode={mode!r} with a negative padding {list(spec.pads)} (a crop) is not "
+                        f"translated; crop the input first")
+    conv_spec((1, cin, *spec.input_size), (cout, cin // groups, *spec.kernel_size), stride=spec.stride,
+              padding=list(spec.pads), dilation=spec.dilation, groups=groups, padding_mode=mode,
+              func="translate")  # the mode's limits (reflect: at most size - 1 per side)
+    nd = spec.nd
+    symmetric = all(lo == hi for lo, hi in spec.pads)
+    if target == "torch" and symmetric:
+        kw, pre = {"padding": tuple(lo for lo, _ in spec.pads)}, None
+    else:
+        kw = {"padding": "VALID" if target in ("tensorflow", "onnx", "jax") else "valid"}
+        pre = spec.pads
+    perm, flips = _weight(source, target, nd, True)
+    code, params = _code_direct(target, spec, kw, pre, _weight_code(perm, flips), cin, cout, groups, mode)
+    notes = [f"padding of the input (lo, hi) per axis: {list(spec.pads)}, read by padding_mode={mode!r}; "
+             f"output {list(spec.output_size)}"]
+    if pre is not None:
+        notes.append(f"{target}'s convolution pads with zeros only: the input is first padded by {list(pre)} "
+                     f"({mode}), then the layer pads nothing")
     header = "".join(f"# {n}\n" for n in [f"{source} -> {target}: direct convolution", *notes])
     return Translation(source, target, spec, params, pre, perm, flips, header + code, notes)

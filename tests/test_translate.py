@@ -518,3 +518,55 @@ def test_grouped_direct_translation_runs_in_the_target_framework(source, target)
         w = rand(6, 2, *k) if source in FIRST else rand(*k, 2, 6)
         check(f"translate-conv grouped/{source}->{target}", run_target_code(t, x, w, b),
               run_source_direct(source, x, w, b, layer), 1e-5 if {"onnx", "keras"} & {source, target} else 1e-12)
+
+
+MODE_CASES = [(mode, target) for mode in ("reflect", "replicate", "circular") for target in CONVENTIONS
+              if mode == "reflect" or target in ("torch", "onnx", "jax")]
+
+
+@pytest.mark.frameworks
+@pytest.mark.parametrize("mode, target", MODE_CASES, ids=[f"{m}-to-{t}" for m, t in MODE_CASES])
+def test_padding_mode_translation_runs_in_the_target_framework(mode, target):
+    """A torch direct convolution with a padding mode, symmetric and asymmetric, 1-D to 3-D, against torch's own
+    F.pad(mode) + conv."""
+    import torch
+    import torch.nn.functional as F
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    cases = [((7,), (3,), (2,), ((2, 1),)), ((6, 5), (3, 2), (1, 2), ((1, 1), (1, 1))),
+             ((5, 6), (3, 3), (2, 1), ((0, 2), (1, 0)))]
+    if target != "tensorflow" or mode != "reflect":  # TF's CPU Conv3D: strides 1 only (see source_direct)
+        cases.append(((4, 5, 4), (2, 3, 2), (1, 1, 1), ((1, 0), (1, 1), (0, 1))))
+    for i, k, s, pads in cases:
+        nd = len(i)
+        t = translate("torch", target, transposed=False, input_size=i, kernel_size=k, stride=s, padding=pads,
+                      in_channels=4, out_channels=6, groups=2, padding_mode=mode)
+        assert t.exact == (target == "torch" and all(lo == hi for lo, hi in pads))
+        x, b = rand(2, 4, *i), rand(6)
+        w = rand(6, 2, *k)
+        flat = [v for p in reversed(pads) for v in p]
+        want = getattr(F, f"conv{nd}d")(F.pad(torch.from_numpy(x), flat, mode=mode), torch.from_numpy(w),
+                                        torch.from_numpy(b), stride=s, groups=2).numpy()
+        check(f"translate-conv {mode}/torch->{target}", run_target_code(t, x, w, b), want,
+              1e-5 if target in ("onnx", "keras") else 1e-12)
+
+
+def test_padding_mode_translation_refusals():
+    kw = dict(transposed=False, input_size=5, kernel_size=3, padding=1)
+    for target in ("tensorflow", "keras"):
+        with pytest.raises(convt.ConvError, match=f"{target} has no 'circular' padding"):
+            translate("torch", target, padding_mode="circular", **kw)
+    with pytest.raises(convt.ConvError, match="from torch only"):
+        translate("onnx", "torch", padding_mode="reflect", **kw)
+    with pytest.raises(convt.ConvError, match="from torch only"):
+        translate("torch", "onnx", padding_mode="reflect", input_size=5, kernel_size=3, padding=1)  # transposed
+    with pytest.raises(convt.ConvError, match="negative padding"):
+        translate("torch", "jax", padding_mode="reflect", transposed=False, input_size=5, kernel_size=3,
+                  padding=((1, -1),))
+    with pytest.raises(convt.ConvError, match=r"reflect.*at most size - 1"):
+        translate("torch", "jax", padding_mode="reflect", transposed=False, input_size=3, kernel_size=3, padding=3)
+    with pytest.raises(convt.ConvError, match="padding_mode must be one of"):
+        translate("torch", "jax", padding_mode="mirror", **kw)

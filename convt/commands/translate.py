@@ -17,6 +17,9 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="the target framework (--convention is the source)")
     g.add_argument("--channels", default="1,1", metavar="IN,OUT", help="input and output channels (default 1,1)")
     g.add_argument("--groups", type=int, default=1, help="groups (default 1): a direct convolution in any convention but TensorFlow 3-D; a transposed one between torch and onnx only")
+    g.add_argument("--padding-mode", default="zeros", choices=("zeros", "reflect", "replicate", "circular"),
+                   help="a direct convolution from torch: how the padding reads the border (default zeros); the "
+                        "target pads the input that way first (tensorflow, keras: reflect only)")
     g.add_argument("--use-consistent-padding", action="store_true",
                    help="jax source: (lo, hi) pads are the forward convolution's (jax's flag)")
     g.add_argument("--transpose-kernel", action="store_true",
@@ -36,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
                   stride=spec.stride, dilation=spec.dilation, padding=layer.padding,
                   output_padding=layer.output_padding, output_size=layer.output_size,
                   use_consistent_padding=args.use_consistent_padding, transpose_kernel=args.transpose_kernel,
-                  in_channels=channels[0], out_channels=channels[1], groups=args.groups, transposed=not args.conv)
+                  in_channels=channels[0], out_channels=channels[1], groups=args.groups, transposed=not args.conv,
+                  padding_mode=args.padding_mode)
     print(t.code, end="")
     return 0
