@@ -38,7 +38,8 @@ from ..spec import ConvSpec
 from . import gemm, gemm_flat, im2col, phase_shift, subpixel
 
 __all__ = [
-    "MAX_FLAT_WASTE", "MAX_WASTE", "SHORT_ROW", "choose_conv", "choose_transpose", "conv", "conv_by_phase_shift", "conv_transpose",
+    "MAX_FLAT_WASTE", "MAX_WASTE", "SHORT_ROW", "choose_conv", "choose_transpose", "conv", "conv_by_phase_shift",
+    "conv_transpose",
     "stride1_transpose_spec",
 ]
 

@@ -58,7 +58,8 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     pads, phases, tiles = prepare(spec, n, x.dtype.itemsize, _threads.num_threads())
     dtype = np.result_type(x, w)
     kernels = phase_kernels(tap_major(w, groups), [taps for _, _, taps, _ in phases], "subpixel.w", taps_outer=True)
-    subkernels = [None if k is None else k.reshape(groups, -1, mg).transpose(0, 2, 1) for k in kernels]  # (G, Mg, T_r*Cg)
+    # per phase (G, Mg, T_r*Cg), a transposed view
+    subkernels = [None if k is None else k.reshape(groups, -1, mg).transpose(0, 2, 1) for k in kernels]
     empty_phase = any(s is None for s in subkernels)
     out = result((n, groups, mg, *spec.output_size), dtype, zeros=empty_phase)
     def tile(nr: tuple[int, int]) -> None:

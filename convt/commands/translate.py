@@ -16,7 +16,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     g.add_argument("--to", required=True, choices=("torch", "tensorflow", "keras", "onnx", "jax"),
                    help="the target framework (--convention is the source)")
     g.add_argument("--channels", default="1,1", metavar="IN,OUT", help="input and output channels (default 1,1)")
-    g.add_argument("--groups", type=int, default=1, help="groups (default 1): a direct convolution in any convention but TensorFlow 3-D; a transposed one between torch and onnx only")
+    g.add_argument("--groups", type=int, default=1,
+                   help="groups (default 1): a direct convolution in any convention but TensorFlow 3-D; "
+                        "a transposed one between torch and onnx only")
     g.add_argument("--padding-mode", default="zeros", choices=("zeros", "reflect", "replicate", "circular"),
                    help="a direct convolution from torch: how the padding reads the border (default zeros); the "
                         "target pads the input that way first (tensorflow, keras: reflect only)")
