@@ -268,5 +268,5 @@ def render_text(ex: Explanation) -> str:
                    + (" (stretched, padded input)" if spec.transposed else " (padded input)"))
         out.append(picture(spec))
     else:
-        out.append(f"({spec.nd}-D: the arithmetic above; pictures cover 1-D and 2-D)")
+        out.append(f"({spec.nd}-D: the arithmetic above, axis by axis; `convt draw -o FILE.png` draws each axis)")
     return "\n".join(out)

@@ -145,9 +145,18 @@ def test_1d_is_drawn_as_one_row():
     assert sp.input_size == (1, 4) and sp.output_size[0] == 1
 
 
-def test_3d_and_bad_extension_refused(tmp_path):
-    with pytest.raises(ConvError, match="1-D and 2-D"):
-        draw(_t((2, 2, 2), (2, 2, 2)), tmp_path / "a.png")
+def test_3d_is_drawn_axis_by_axis_and_bad_extensions_refused(tmp_path):
+    spec = _t((3, 2, 4), (2, 3, 3), stride=(2, 1, 2), padding=1)
+    svg = draw(spec, tmp_path / "a.svg").read_text()
+    assert "3-D transposed convolution (torch): input 3×2×4 → output 4×2×7" in svg
+    for a, (i, o) in enumerate(zip(spec.input_size, spec.output_size)):  # each axis: its own 1-D picture, sizes
+        assert f"axis {a}" in svg and f"1-D transposed convolution (torch): input {i} → output {o}" in svg
+    with Image.open(draw(spec, tmp_path / "a.png")) as im:
+        assert im.height > 3 * 250 and len(set(im.convert("L").getdata())) > 10
+    with pytest.raises(ConvError, match=r"3-D setting is drawn axis by axis in a \.png or \.svg"):
+        draw(spec, tmp_path / "a.gif")
+    with pytest.raises(ConvError, match="1-D and 2-D settings are drawn as one picture"):
+        as_2d(spec)
     with pytest.raises(ConvError, match=r"\.png, \.svg, \.gif, \.html"):
         draw(SETTINGS["seed_p05"], tmp_path / "a.jpg")
 
@@ -164,8 +173,9 @@ def test_cli_draw(tmp_path, capsys):
     assert main(["draw", "-o", str(out), "--input", "3,4", "--kernel", "3", "--stride", "2,1", "--padding",
                  "0:1,1", "--dilation", "1,2"]) == 0
     assert "input 3×4 → output" in out.read_text()
-    assert main(["draw", "-o", str(tmp_path / "y.png"), "--input", "2,2,2"]) == 2
-    assert "1-D and 2-D" in capsys.readouterr().err
+    assert main(["draw", "-o", str(tmp_path / "y.png"), "--input", "2,2,2"]) == 0  # axis by axis
+    assert main(["draw", "-o", str(tmp_path / "y.gif"), "--input", "2,2,2"]) == 2
+    assert "drawn axis by axis in a .png or .svg" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(("convention", "padding"), [("torch", "1"), ("tensorflow", "SAME"), ("keras", "same"),

@@ -68,7 +68,7 @@ def test_direct_same_ambiguity(capsys):
 def test_3d_prints_arithmetic_only(capsys):
     rc, out, _ = run_cli(capsys, "--input", "2,3,4", "--kernel", "3", "--stride", "2")
     assert rc == 0
-    assert "axis 2:" in out and "3-D: the arithmetic above" in out and "[x]" not in out
+    assert "axis 2:" in out and "3-D: the arithmetic above, axis by axis" in out and "[x]" not in out
 
 
 @pytest.mark.parametrize("argv", [["--input", "a"], ["--input", "3,3", "--kernel", "1,2,3"],

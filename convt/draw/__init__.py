@@ -26,7 +26,9 @@ def draw(spec: ConvSpec, path: str | os.PathLike[str], *, convention: str = "tor
     Parameters
     ----------
     spec : ConvSpec
-        A 1-D or 2-D setting (:func:`convt.spec.conv_transpose_spec`, ...).
+        A setting (:func:`convt.spec.conv_transpose_spec`, ...): 1-D or 2-D
+        in every format; 3-D and higher in ``.png`` / ``.svg``, axis by axis
+        (the layer's index map is the product of its per-axis maps).
     path : str or PathLike
         ``.png`` / ``.svg`` (all four views), ``.gif`` (gather and scatter
         animated, one step per frame), ``.html`` (the interactive explorer,
@@ -61,8 +63,18 @@ def draw(spec: ConvSpec, path: str | os.PathLike[str], *, convention: str = "tor
 
         write_explorer(p, settings or settings_from_spec(spec, convention))
         return p
-    from ._views import build_model, frames, static_scene
+    from ._views import build_model, frames, per_axis_scene, static_scene
 
+    if spec.nd > 2:  # axis by axis: an N-d layer's index map is the product of its 1-D ones
+        if ext == ".gif":
+            raise ConvError(f"draw: a {spec.nd}-D setting is drawn axis by axis in a .png or .svg file; "
+                            f"the animation (.gif) is for 1-D and 2-D settings, got {str(path)!r}")
+        sc = per_axis_scene(spec, convention)
+        if ext == ".svg":
+            p.write_text(sc.to_svg(), encoding="utf-8")
+        else:
+            sc.to_image().quantize(colors=128).save(p, optimize=True)
+        return p
     m = build_model(spec, convention)
     if ext == ".svg":
         p.write_text(static_scene(m).to_svg(), encoding="utf-8")

@@ -34,6 +34,17 @@ class Scene:
         self.items.append(("text", x, y, s, size, fill, anchor, bold))
         self._grow(x + (len(s) * size * 0.62 if anchor == "start" else len(s) * size * 0.31), y + size)
 
+    def paste(self, other: Scene, dx: float, dy: float) -> None:
+        """Every shape of ``other``, moved by ``(dx, dy)``."""
+        for it in other.items:
+            if it[0] == "line":
+                kind, x0, y0, x1, y1, *rest = it
+                self.items.append((kind, x0 + dx, y0 + dy, x1 + dx, y1 + dy, *rest))
+            else:
+                kind, x, y, *rest = it
+                self.items.append((kind, x + dx, y + dy, *rest))
+        self._grow(other.width + dx - 8, other.height + dy - 8)
+
     def _grow(self, x: float, y: float) -> None:
         self.width = max(self.width, int(x) + 8)
         self.height = max(self.height, int(y) + 8)

@@ -77,8 +77,8 @@ def as_2d(spec: ConvSpec) -> ConvSpec:
     if spec.nd == 2:
         return spec
     if spec.nd != 1:
-        raise ConvError(f"draw: only 1-D and 2-D settings are drawn, got {spec.nd} spatial axes "
-                        "(use `convt explain` for the arithmetic)")
+        raise ConvError(f"draw: only 1-D and 2-D settings are drawn as one picture, got {spec.nd} spatial axes "
+                        "(a .png or .svg draws them axis by axis; `convt explain` gives the arithmetic)")
     one = (1,)
     return replace(spec, input_size=one + spec.input_size, kernel_size=one + spec.kernel_size,
                    stride=one + spec.stride, dilation=one + spec.dilation, pads=((0, 0), *spec.pads),
@@ -360,6 +360,36 @@ def animated_views(sc: Scene, m: Model, y0: float, g: int, s: int) -> float:
     _label(sc, bx, y0 + 6, "(b) scatter: each input paints x·w", "#333")
     _, bh = scatter_panel(sc, m, bx, y0 + 18, s)
     return 18 + max(gh, bh)
+
+
+def axis_specs(spec: ConvSpec) -> list[ConvSpec]:
+    """A setting of any rank as its per-axis 1-D settings: the index map of an N-d layer is their product.
+
+    >>> from convt.spec import conv_transpose_spec
+    >>> [a.output_size for a in axis_specs(conv_transpose_spec((1, 1, 2, 3, 4), (1, 1, 2, 2, 3), stride=2)[0])]
+    [(4,), (6,), (9,)]
+    """
+    return [ConvSpec(spec.transposed, 1, 1, 1, (i,), (k,), (s,), (d,), (p,), (o,), spec.padding_mode)
+            for i, k, s, d, p, o in zip(spec.input_size, spec.kernel_size, spec.stride, spec.dilation, spec.pads,
+                                        spec.output_size)]
+
+
+def per_axis_scene(spec: ConvSpec, convention: str = "torch") -> Scene:
+    """A 3-D (or higher) setting: one 1-D drawing per axis, stacked, under the whole layer's title."""
+    sc = Scene()
+    nd = spec.nd
+    kind = "transposed convolution" if spec.transposed else "direct convolution"
+    sc.text(10, 14, f"{nd}-D {kind} ({convention}): input {_dims(spec.input_size, nd)} → output "
+                    f"{_dims(spec.output_size, nd)}", size=14, anchor="start", bold=True)
+    sc.text(10, 32, "each axis maps its indices on its own: output (q0, q1, ...) gathers the products of the "
+                    "per-axis (input, tap) pairs drawn below", size=10, fill="#444", anchor="start")
+    y = 50.0
+    for a, one in enumerate(axis_specs(spec)):
+        sc.text(10, y + 8, f"axis {a}", size=13, anchor="start", bold=True)
+        part = static_scene(build_model(one, convention))
+        sc.paste(part, 0, y + 20)
+        y += part.height + 36
+    return sc
 
 
 def static_scene(m: Model) -> Scene:
