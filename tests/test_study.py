@@ -49,6 +49,7 @@ def test_quick_run_writes_report_figures_and_json(quick):
         r = runs[0]
         assert 0 < r["mse"] < r["init"]["mse"], key  # one epoch of training lowers the test error
         assert r["psnr"] == pytest.approx(10 * np.log10(1 / r["mse"]))
+        assert 0 < r["ssim"] < 1 and r["ssim"] > r["init"]["ssim"], key  # training raises the similarity
         for ci in (r["ci_const"], r["ci_data"], r["init"]["ci_const"], r["init"]["ci_data"]):
             assert 0 <= ci <= 1
     # the literature's prediction at initialisation: uneven overlap >> resize-convolution
@@ -57,6 +58,7 @@ def test_quick_run_writes_report_figures_and_json(quick):
     assert ci0["subpixel"] > 5 * ci0["subpixel_icnr"]
     text = (quick / "study.md").read_text()
     assert "## Expectations (written before the run)" in text
+    assert "| variant | test MSE | PSNR (dB) | SSIM | s / epoch |" in text
     assert "Decision rule for the seed's claim" in text
     assert "| ConvT k4 s2 p1 |" in text and "quick" in text
     for name in ("reconstructions", "curves", "checkerboard", "overlap"):
@@ -217,3 +219,18 @@ def test_paired_comparison_and_verdict():
     assert q["wins"] == 0 and verdict(q) == "a better"
     runs["b"] = [{"seed": s, "mse": 1.0 + 0.01 * s + (0.002 if s % 2 else -0.002)} for s in range(5)]
     assert verdict(paired({"runs": runs}, "a", "b")) == "not resolved"
+
+
+def test_ssim_is_scikit_images():
+    """SSIM as scikit-image computes it (Gaussian window 1.5, population statistics), per image pair."""
+    from skimage.metrics import structural_similarity
+
+    from convt.study.metrics import ssim
+
+    rng = np.random.default_rng(3)
+    a = rng.random((6, 28, 28))
+    b = np.clip(a + rng.normal(0, 0.2, a.shape), 0, 1)
+    want = [structural_similarity(p, q, data_range=1.0, gaussian_weights=True, sigma=1.5,
+                                  use_sample_covariance=False) for p, q in zip(a, b)]
+    np.testing.assert_allclose(ssim(a, b), want, rtol=0, atol=1e-12)
+    assert ssim(a[0], a[0]) == 1.0

@@ -126,6 +126,8 @@ def _markdown(results: dict[str, Any], files: dict[str, str], fig_dir: str, disc
     keys = [k for k in results["runs"] if results["runs"][k]]
     n_seeds = max(len(results["runs"][k]) for k in keys)
     mse, ps = summary(results, "mse"), summary(results, "psnr")
+    has_ssim = all("ssim" in r for runs in results["runs"].values() for r in runs)  # reports before SSIM lack it
+    ss = summary(results, "ssim") if has_ssim else {}
     ep = {k: float(np.mean([np.mean(r["epoch_s"]) for r in results["runs"][k]])) for k in keys}
     ci = {f: summary(results, f) for f in ("init.ci_const", "init.ci_data", "ci_const", "ci_data", "ci_residual")}
     info = results["information"]
@@ -167,8 +169,11 @@ def _markdown(results: dict[str, Any], files: dict[str, str], fig_dir: str, disc
         f"Seeds {', '.join(str(s) for s in cfg['seeds'])}.",
         f"- **Layers:** every convolution is a `{results['layers']}` module; PyTorch {results['torch']} on the CPU "
         f"({results['machine']}).",
-        "- **Reconstruction metrics:** test-set MSE and PSNR = 10·log10(1 / MSE) (data range 1); wall time per "
-        "training epoch (the machine was shared with other jobs, so times are indicative).",
+        "- **Reconstruction metrics:** test-set MSE and PSNR = 10·log10(1 / MSE) (data range 1)"
+        + ("; SSIM (Wang et al. 2004: Gaussian window σ = 1.5, K1 = 0.01, K2 = 0.03, population statistics, the mean "
+           "of the map where the window fits, as scikit-image computes it) averaged over the test images"
+           if has_ssim else "")
+        + "; wall time per training epoch (the machine was shared with other jobs, so times are indicative).",
         "- **Checkerboard index (CI):** the energy at the stride-periodic frequencies (π,0), (0,π), (π,π) relative "
         "to the energy without the mean; equivalently the variance of the four (row mod 2, col mod 2) phase means "
         "divided by the pixel variance. 0 for a constant image, 1 for a purely 2-periodic one. Measured on the "
@@ -211,12 +216,12 @@ def _markdown(results: dict[str, Any], files: dict[str, str], fig_dir: str, disc
         "",
         f"### Reconstruction (test split, mean ± std over {n_seeds} seed{'s' if n_seeds > 1 else ''})",
         "",
-        "| variant | test MSE | PSNR (dB) | s / epoch |",
-        "|---|---:|---:|---:|",
+        "| variant | test MSE | PSNR (dB) | " + ("SSIM | " if has_ssim else "") + "s / epoch |",
+        "|---|---:|---:|" + ("---:|" if has_ssim else "") + "---:|",
     ]
     for k in sorted(keys, key=lambda k: mse[k][0]):
         lines.append(f"| {_label(results, k)} | {_pm(mse.get(k), '.5f')} | {_pm(ps.get(k), '.2f')} | "
-                     f"{ep[k]:.2f} |")
+                     + (f"{_pm(ss.get(k), '.4f')} | " if has_ssim else "") + f"{ep[k]:.2f} |")
     lines += [
         "",
         "### Checkerboard index",

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .metrics import checkerboard_index, psnr
+from .metrics import checkerboard_index, psnr, ssim
 
 __all__ = ["Config", "run_study"]
 
@@ -66,6 +66,7 @@ def _measure(model: Any, test: Any, targets: np.ndarray, const: Any) -> dict[str
     return {
         "mse": mse,
         "psnr": psnr(mse),
+        "ssim": float(np.mean(ssim(out, targets))),
         "ci_data": float(np.mean(checkerboard_index(out))),
         "ci_residual": float(np.mean(checkerboard_index(out - targets))),
         "ci_const": float(checkerboard_index(c)),
