@@ -352,6 +352,8 @@ def _search_direct(target: str, spec: ConvSpec, prefer_words: bool) -> tuple[dic
             continue
         if got.pads == want:
             return {"padding": pad}, want
+        if isinstance(pad, str) and pad.lower() != "valid":
+            continue  # "same" pads by the input size, which the extra step changes: exact only
         diff = _extra(want, got.pads) or ()
         if any(e < 0 < h for de, hp in zip(diff, got.pads, strict=True) for e, h in zip(de, hp, strict=True)):
             continue  # cropping the input where the layer then pads would crop the wrong elements
