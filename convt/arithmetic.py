@@ -47,6 +47,7 @@ __all__ = [
     "onnx_transpose_crop",
     "output_padding_for",
     "overlap_counts",
+    "pad_crop_window",
     "phase_overlap",
     "phase_padding",
     "phase_tap_window",
@@ -902,6 +903,24 @@ def stride1_transpose_crop(k: int, d: int, lo: int, hi: int) -> tuple[int, int]:
     (4, 5)
     """
     return d * (k - 1) - lo, d * (k - 1) - hi
+
+
+def pad_crop_window(n: int, lo: int, hi: int) -> tuple[int, int, int]:
+    """Zero-pad (positive) or crop (negative) an axis of ``n`` by ``(lo, hi)``: what of it is kept, and where.
+
+    Returns ``(start, stop, at)``: ``x[start:stop]`` lands at
+    ``out[at:at + stop - start]`` of the ``n + lo + hi`` result, the rest
+    being zeros. A crop may reach past the data into the zeros added on the
+    other side; then nothing is kept (``start == stop``).
+
+    >>> pad_crop_window(5, 1, -2)    # one zero, then x[0:3]
+    (0, 3, 1)
+    >>> pad_crop_window(3, 2, -4)    # the crop eats x and one of the zeros: out is one zero
+    (0, 0, 1)
+    """
+    start = min(max(-lo, 0), n)
+    stop = max(n - max(-hi, 0), start)
+    return start, stop, min(max(lo, 0), max(n + lo + hi, 0))
 
 
 # --- algorithms: im2col straight from the unpadded input (convt.algorithms.im2col) ---

@@ -50,6 +50,20 @@ def test_every_input_size_round_trips(i, k, s, d, p):
         assert convt.conv_transpose_output_size(o, k, stride=s, padding=p, output_padding=op, dilation=d) == other
 
 
+@settings(max_examples=500)
+@given(st.integers(0, 8), st.integers(-12, 12), st.integers(-12, 12))
+def test_pad_crop_window_is_the_definition(n, lo, hi):
+    """Padding or cropping by ``(lo, hi)``: ``out[j] = x[j - lo]`` where that is inside ``x``, else zero,
+    crops that reach past the data into the other side's zeros included."""
+    if n + lo + hi < 0:
+        return
+    start, stop, at = ar.pad_crop_window(n, lo, hi)
+    want = [j - lo if 0 <= j - lo < n else None for j in range(n + lo + hi)]
+    got = [None] * (n + lo + hi)
+    got[at:at + stop - start] = range(start, stop)
+    assert got == want and 0 <= start <= stop <= n and 0 <= at <= n + lo + hi
+
+
 @settings(max_examples=300)
 @given(small, st.integers(1, 5), st.integers(1, 4), st.integers(1, 3), st.booleans())
 def test_same_padding(i, k, s, d, lower):

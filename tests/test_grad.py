@@ -112,6 +112,34 @@ def test_adjoint_identity(transposed, data, seed):
         record(f"grad adjoint identity <y,g> = <grad_{name},{name}>", err)
 
 
+#: a crop that reaches past the data into the padding on the other side, with a padding mode (the fold of
+#: the gradient once sliced with a negative end here); conv_transpose's case is conv's adjoint
+PAST_THE_DATA = [
+    (False, (1, 1, 2, 2, 2), (1, 1, 1, 1, 1), dict(stride=3, padding=((0, 0), (0, 0), (2, -1)))),
+    (False, (2, 1, 2), (1, 1, 1), dict(stride=3, padding=((2, -1),))),
+    (True, (2, 1, 1), (1, 1, 1), dict(stride=3, padding=((2, -3),))),
+]
+
+
+@pytest.mark.parametrize("mode", ["replicate", "circular"])
+@pytest.mark.parametrize("transposed, x_shape, w_shape, kw", PAST_THE_DATA)
+def test_grads_of_crops_past_the_data(transposed, x_shape, w_shape, kw, mode):
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    kw = dict(kw, padding_mode=mode)
+    op = convt.conv_transpose if transposed else convt.conv
+    y = op(x, w, **kw)
+    g = rng.standard_normal(y.shape)
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    ty = (ct.conv_transpose if transposed else ct.conv)(tx, tw, **kw)
+    check("crop past the data: forward vs torch", y, ty.detach().numpy())
+    ty.backward(torch.tensor(g))
+    gx, gw, _ = _grad(transposed, g, x, w, kw)
+    check("crop past the data: grad_x vs torch autograd", gx, tx.grad.numpy(), tol=1e-12)
+    check("crop past the data: grad_weight vs torch autograd", gw, tw.grad.numpy(), tol=1e-12)
+    assert np.isclose(np.vdot(y, g), np.vdot(gx, x)) and np.isclose(np.vdot(y, g), np.vdot(gw, w))
+
+
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.complex64, np.complex128])
 @pytest.mark.parametrize("transposed", [False, True], ids=["conv", "conv_transpose"])
 def test_dtypes(dtype, transposed):

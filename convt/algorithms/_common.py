@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import arithmetic as ar
 from ..spec import ConvSpec
 
 __all__ = ["fold_by_mode", "index_map", "pad_by_mode", "pad_or_crop"]
@@ -24,8 +25,8 @@ def pad_or_crop(x: np.ndarray, pads, axis0: int = 2) -> np.ndarray:
     for a, (lo, hi) in enumerate(pads, start=axis0):
         n = x.shape[a]
         shape[a] = n + lo + hi
-        src[a] = slice(max(-lo, 0), n - max(-hi, 0))
-        dst[a] = slice(max(lo, 0), max(lo, 0) + max(n - max(-lo, 0) - max(-hi, 0), 0))
+        start, stop, at = ar.pad_crop_window(n, lo, hi)
+        src[a], dst[a] = slice(start, stop), slice(at, at + stop - start)
     out = np.zeros(shape, dtype=x.dtype)
     out[tuple(dst)] = x[tuple(src)]
     return out
@@ -68,11 +69,10 @@ def fold_by_mode(full: np.ndarray, spec: ConvSpec) -> np.ndarray:
     for a, ((cb, ce), n) in enumerate(zip(spec.pads, spec.output_size), start=2):
         moved = np.moveaxis(full, a, 0)
         out = np.zeros((n, *moved.shape[1:]), dtype=full.dtype)
-        lo, hi = max(cb, 0), moved.shape[0] - max(ce, 0)
-        out[max(-cb, 0): max(-cb, 0) + (hi - lo)] = moved[lo:hi]
-        for j in (*range(0, lo), *range(hi, moved.shape[0])):
-            q = j - cb
-            if spec.padding_mode != "zeros":
-                out[index_map(q, n, spec.padding_mode)] += moved[j]
+        start, stop, at = ar.pad_crop_window(moved.shape[0], -cb, -ce)  # out[j - cb] = full[j] inside
+        out[at:at + stop - start] = moved[start:stop]
+        if spec.padding_mode != "zeros":
+            for j in (*range(0, start), *range(stop, moved.shape[0])):
+                out[index_map(j - cb, n, spec.padding_mode)] += moved[j]
         full = np.moveaxis(out, 0, a)
     return full

@@ -15,6 +15,7 @@ import weakref
 
 import numpy as np
 
+from .. import arithmetic as ar
 from . import _threads
 
 __all__ = [
@@ -238,8 +239,9 @@ def channel_major(x: np.ndarray, groups: int, pads, name: str | None = None,
     padded = False
     for n, (lo, hi) in zip(sp, pads):
         shape.append(n + lo + hi)
-        src.append(slice(max(-lo, 0), n - max(-hi, 0)))
-        dst.append(slice(max(lo, 0), max(lo, 0) + max(n - max(-lo, 0) - max(-hi, 0), 0)))
+        start, stop, at = ar.pad_crop_window(n, lo, hi)
+        src.append(slice(start, stop))
+        dst.append(slice(at, at + stop - start))
         padded = padded or lo > 0 or hi > 0
     if out is None:
         out = np.empty(shape, dtype=x.dtype) if name is None else workspace(name, shape, x.dtype)

@@ -43,12 +43,9 @@ def _pad_or_crop(t: torch.Tensor, pads) -> torch.Tensor:
     flat: list[int] = []
     for a, (lo, hi) in enumerate(pads, start=2):
         n = t.shape[a]
-        total = n + lo + hi
-        start, stop = min(max(-lo, 0), n), max(n - max(-hi, 0), 0)
-        kept = max(stop - start, 0)
-        t = t.narrow(a, start, kept)
-        left = min(max(lo, 0), total - kept)
-        flat = [left, total - left - kept, *flat]
+        start, stop, left = ar.pad_crop_window(n, lo, hi)
+        t = t.narrow(a, start, stop - start)
+        flat = [left, n + lo + hi - left - (stop - start), *flat]
     return F.pad(t, flat)
 
 
