@@ -137,7 +137,8 @@ def _search(target: str, spec: ConvSpec) -> tuple[dict[str, Any], Pairs]:
     s, d = spec.stride, spec.dilation
     cands: list[dict[str, Any]] = []
     if target == "torch":
-        cands.append(dict(padding=tuple(cb for cb, _ in want), output_padding=tuple(cb - ce for cb, ce in want)))
+        if min(cb for cb, _ in want) >= 0:  # PyTorch refuses a negative padding (a zero-extended start)
+            cands.append(dict(padding=tuple(cb for cb, _ in want), output_padding=tuple(cb - ce for cb, ce in want)))
         base = tuple(max(min(cb, ce), 0) for cb, ce in want)
         ops = tuple(min(max(p - ce, 0), max(ss, dd) - 1) for p, (_, ce), ss, dd in zip(base, want, s, d, strict=True))
         cands.append(dict(padding=base, output_padding=ops))

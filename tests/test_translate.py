@@ -319,6 +319,10 @@ EXTRA_CASES = {
     # ONNX output_shape above F + output_padding (F = 12 here): zeros appended at the end (exact everywhere)
     "onnx-output-shape-above-full": ("onnx", dict(input_size=(4,), kernel_size=(3,), stride=(3,),
                                                   padding="NOTSET", output_size=(14,))),
+    # a zero at each end, (-1, -1): convt's torch convention takes padding=-1, PyTorch refuses it, so the layer
+    # gets padding=0 and the zeros are appended after it (found by a random hypothesis run)
+    "jax-zeros-at-both-ends": ("jax", dict(input_size=(1,), kernel_size=(1,), stride=(1,), padding=((-1, -1),),
+                                           use_consistent_padding=True)),
 }
 
 
@@ -336,7 +340,7 @@ def test_extra_steps_run_in_the_target_framework(case, target):
     t = translate(source, target, **kw, in_channels=2, out_channels=3)
     layer = dict(stride=kw["stride"], dilation=kw.get("dilation", (1,) * nd), groups=1,
                  output_padding=kw.get("output_padding"), output_size=kw.get("output_size"), padding=kw["padding"],
-                 transpose_kernel=False, use_consistent_padding=False)
+                 transpose_kernel=False, use_consistent_padding=kw.get("use_consistent_padding", False))
     x, b = rand(2, 2, *kw["input_size"]), rand(3)
     w = rand(*_weight_shape(source, 2, 3, 1, kw["kernel_size"], False))
     want = run_source(source, x, w, b, layer)
@@ -347,7 +351,8 @@ def test_extra_steps_run_in_the_target_framework(case, target):
 
 NEEDS_EXTRA = {"tf-same-odd": {"torch"}, "jax-legacy-big-pads": {"torch", "tensorflow", "keras", "onnx"},
                "torch-op-above-stride": {"onnx"}, "onnx-output-shape-above-full": set(),
-               "jax-crop-past-the-end": {"torch", "tensorflow", "keras", "onnx"}}
+               "jax-crop-past-the-end": {"torch", "tensorflow", "keras", "onnx"},
+               "jax-zeros-at-both-ends": {"torch", "tensorflow", "keras", "onnx"}}
 
 
 # ---------------------------------------------------------------------------
