@@ -9,6 +9,8 @@ integer (exact), complex and float32 inputs.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
@@ -487,3 +489,34 @@ def test_pooled_direct_results_survive_the_next_call(small_pool):
     assert not np.shares_memory(y1, y2)
     check("pooled im2col: first result kept", y1, keep)
     check("pooled im2col: second result", y2, algorithms.conv(x2, w, spec, "reference"))
+
+
+def test_every_corner_of_a_small_1d_grid():
+    """Every 1-D layer with input 1-3, kernel 1-3, stride and dilation 1-2, pads (lo, hi) in -4..4 and every
+    padding mode, exhaustively (the random draws reach the corners only by chance; crops past the data into
+    the other side's zeros once failed here): every algorithm equals the reference, and the public operators
+    and their gradients satisfy the adjoint identity."""
+    rng = np.random.default_rng(0)
+    counts = {True: 0, False: 0}
+    for transposed, size, k, s, d, lo, hi, mode in itertools.product(
+            (False, True), (1, 2, 3), (1, 2, 3), (1, 2), (1, 2), range(-4, 5), range(-4, 5),
+            ("zeros", "reflect", "replicate", "circular")):
+        x, w = rng.standard_normal((1, 2, size)), rng.standard_normal((2, 1, k) if transposed else (1, 2, k))
+        kw = dict(stride=s, dilation=d, padding=((lo, hi),), padding_mode=mode)
+        try:
+            spec = (conv_transpose_spec if transposed else conv_spec)(x.shape, w.shape, **kw)[0]
+        except ConvError:
+            continue
+        counts[transposed] += 1
+        op = algorithms.conv_transpose if transposed else algorithms.conv
+        ref = op(x, w, spec, "reference")
+        for name in ((*TRANSPOSED, "zero_insertion") if transposed else ("im2col", "fast")):
+            check(f"1-D grid {name} vs reference", op(x, w, spec, name), ref)
+        y = (convt.conv_transpose if transposed else convt.conv)(x, w, **kw)
+        check("1-D grid public operator vs reference", y, ref)
+        g = rng.standard_normal(y.shape)
+        gx, gw, _ = (convt.conv_transpose_grad if transposed else convt.conv_grad)(g, x, w, **kw)
+        scale = np.vdot(np.abs(y), np.abs(g)) or 1.0
+        assert abs(np.vdot(y, g) - np.vdot(gx, x)) <= 1e-12 * scale, (transposed, size, k, s, d, lo, hi, mode)
+        assert abs(np.vdot(y, g) - np.vdot(gw, w)) <= 1e-12 * scale, (transposed, size, k, s, d, lo, hi, mode)
+    assert min(counts.values()) > 500, counts
