@@ -88,6 +88,20 @@ def test_command_line_prints_the_code_and_exits_2_on_bad_values():
     assert "torch.nn.Conv1d(1, 1" in conv and "x = torch.nn.functional.pad(x, [2, 0])" in conv
 
 
+def test_command_line_jax_flags(capsys):
+    """--use-consistent-padding reaches the layer's validation (pads (-1, -1) are valid only with it, and
+    PyTorch then appends the zeros); the jax flags with another source are refused."""
+    from convt.cli import main
+
+    jax = ["translate", "--convention", "jax", "--to", "torch", "--input", "1", "--kernel", "1", "--padding=-1:-1"]
+    assert main([*jax, "--use-consistent-padding"]) == 0
+    code = capsys.readouterr().out
+    assert "padding=(0,)" in code and "torch.nn.functional.pad(y, [1, 1])" in code
+    assert main(jax) == 2 and "the output size would be [-1]" in capsys.readouterr().err
+    assert main(["translate", "--to", "jax", "--transpose-kernel"]) == 2
+    assert "--transpose-kernel is a flag of a jax source" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------------------
 # Every framework runs its own side
 # ---------------------------------------------------------------------------

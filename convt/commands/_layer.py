@@ -108,8 +108,11 @@ def _fit(name: str, value: tuple[Any, ...] | None, nd: int) -> Any:
     raise ConvError(f"{name} has {len(value)} values but the layer has {nd} spatial axes; give 1 or {nd}")
 
 
-def layer_from_args(args: argparse.Namespace) -> Layer:
-    """Resolve the layer flags to a :class:`Layer` (raises ConvError on a bad value)."""
+def layer_from_args(args: argparse.Namespace, use_consistent_padding: bool = False) -> Layer:
+    """Resolve the layer flags to a :class:`Layer` (raises ConvError on a bad value).
+
+    ``use_consistent_padding``: jax's flag of a transposed layer (``convt translate``).
+    """
     raw: dict[str, tuple[Any, ...] | None] = {
         "--input": parse_ints("--input", args.input),
         "--kernel": parse_ints("--kernel", args.kernel),
@@ -139,6 +142,8 @@ def layer_from_args(args: argparse.Namespace) -> Layer:
     if transposed:
         kw["output_padding"] = fit["--output-padding"]
         kw["output_size"] = fit["--output-size"]
+    if use_consistent_padding:
+        kw["use_consistent_padding"] = True
     spec = _spec(args.convention, kw)
     nominal = spec
     if transposed and (kw["output_padding"] is not None or kw["output_size"] is not None):

@@ -35,7 +35,10 @@ def run(args: argparse.Namespace) -> int:
     channels = parse_ints("--channels", args.channels)
     if len(channels) != 2:
         raise ConvError(f"--channels must be IN,OUT, got {args.channels!r}")
-    layer = layer_from_args(args)
+    if args.convention != "jax" and (args.use_consistent_padding or args.transpose_kernel):
+        flag = "--use-consistent-padding" if args.use_consistent_padding else "--transpose-kernel"
+        raise ConvError(f"{flag} is a flag of a jax source (--convention jax), got --convention {args.convention}")
+    layer = layer_from_args(args, use_consistent_padding=args.use_consistent_padding)
     spec = layer.spec
     t = translate(args.convention, args.to, input_size=spec.input_size, kernel_size=spec.kernel_size,
                   stride=spec.stride, dilation=spec.dilation, padding=layer.padding,
