@@ -156,9 +156,9 @@ def _search(target: str, spec: ConvSpec) -> tuple[dict[str, Any], Pairs]:
             cands.append(dict(padding=pad, output_padding=None))
             for op in product(*(range(ss) for ss in s)):
                 cands.append(dict(padding=pad, output_padding=op))
-    elif target == "onnx":
-        cands.append(dict(padding=tuple((cb, 0) for cb, _ in want), output_padding=tuple(-ce for _, ce in want)))
-        cands.append(dict(padding=tuple(want), output_padding=(0,) * nd))
+    elif target == "onnx":  # per axis: a crop by pads, zeros at the end by output_padding
+        cands.append(dict(padding=tuple((cb, max(ce, 0)) for cb, ce in want),
+                          output_padding=tuple(max(-ce, 0) for _, ce in want)))
         for auto in ("SAME_UPPER", "SAME_LOWER", "VALID"):
             cands.append(dict(padding=auto, output_padding=(0,) * nd))
         cands.append(dict(padding=tuple((max(cb, 0), max(ce, 0)) for cb, ce in want), output_padding=(0,) * nd))
@@ -289,18 +289,36 @@ def _code(target: str, spec: ConvSpec, kw: dict[str, Any], have: Pairs, extra: P
                   f"initializers = [numpy_helper.from_array({wexpr}, 'W')]",
                   "inputs = ['X', 'W'] + (['B'] if b is not None else [])",
                   "if b is not None:", "    initializers.append(numpy_helper.from_array(b, 'B'))"]
-        if pads_needed:
-            zp = zero_pads()
-            pads_t = [0, 0, *(p[0] for p in zp), 0, 0, *(p[1] for p in zp)]
-            lines += [f"nodes = [helper.make_node('ConvTranspose', ['X', 'W'], ['Y0'], {args}),",
-                      "         helper.make_node('Pad', ['Y0', 'P'], ['Y1' if b is not None else 'Y'])]"
-                      "  # the extra step: zeros",
-                      f"initializers.append(numpy_helper.from_array(np.array({pads_t}, dtype=np.int64), 'P'))",
-                      "if b is not None:  # then the bias",
-                      f"    initializers[1] = numpy_helper.from_array(b.reshape(-1{', 1' * nd}), 'B')",
-                      "    nodes.append(helper.make_node('Add', ['Y1', 'B'], ['Y']))"]
-        else:
+        if not (crops_needed or pads_needed):
             lines += [f"nodes = [helper.make_node('ConvTranspose', inputs, ['Y'], {args})]"]
+        else:  # the extra step: a Slice (crop), a Pad (zeros); with zeros, the bias after them
+            steps: list[tuple[str, list[str], str]] = []
+            if crops_needed:
+                starts = [max(cb, 0) for cb, _ in extra]  # type: ignore[union-attr]
+                ends = [n - max(ce, 0) for (_, ce), n in zip(extra, sizes, strict=True)]  # type: ignore[arg-type]
+                steps.append(("Slice", ["S0", "S1", "S2"], "crop"))
+                consts = [(f"{starts}", "S0"), (f"{ends}", "S1"), (f"{list(range(2, 2 + nd))}", "S2")]
+            else:
+                consts = []
+            if pads_needed:
+                zp = zero_pads()
+                steps.append(("Pad", ["P"], "zeros"))
+                consts.append((f"{[0, 0, *(p[0] for p in zp), 0, 0, *(p[1] for p in zp)]}", "P"))
+            conv_in = "['X', 'W']" if pads_needed else "inputs"
+            nodes = [(f"helper.make_node('ConvTranspose', {conv_in}, ['Y0'], {args})", "")]
+            for u, (op, extra_in, what) in enumerate(steps):
+                last = u == len(steps) - 1
+                out = (f"'Y{u + 1}' if b is not None else 'Y'" if pads_needed else "'Y'") if last else f"'Y{u + 1}'"
+                nodes.append((f"helper.make_node('{op}', {[f'Y{u}', *extra_in]}, [{out}])",
+                              f"  # the extra step: {what}"))
+            lines += [("nodes = [" if i == 0 else "         ") + node + ("]" if i == len(nodes) - 1 else ",") + note
+                      for i, (node, note) in enumerate(nodes)]
+            lines += [f"initializers.append(numpy_helper.from_array(np.array({v}, dtype=np.int64), '{name}'))"
+                      for v, name in consts]
+            if pads_needed:
+                lines += ["if b is not None:  # then the bias",
+                          f"    initializers[1] = numpy_helper.from_array(b.reshape(-1{', 1' * nd}), 'B')",
+                          f"    nodes.append(helper.make_node('Add', ['Y{len(steps)}', 'B'], ['Y']))"]
     else:  # jax
         pad = kw["padding"]
         jpad = pad if isinstance(pad, str) else tuple(pad)

@@ -337,6 +337,13 @@ EXTRA_CASES = {
     # gets padding=0 and the zeros are appended after it (found by a random hypothesis run)
     "jax-zeros-at-both-ends": ("jax", dict(input_size=(1,), kernel_size=(1,), stride=(1,), padding=((-1, -1),),
                                            use_consistent_padding=True)),
+    # ONNX: one axis crops by pads and appends by output_padding, the other crops its end: exact in one ONNX
+    # layer only with the two forms mixed per axis (found by a random hypothesis run, onnx -> onnx)
+    "onnx-pads-and-op-per-axis": ("onnx", dict(input_size=(1, 1), kernel_size=(1, 2), stride=(2, 1),
+                                               padding=((1, 0), (0, 1)), output_padding=(1, 0))),
+    # the crop eats the whole full result at the start, then two zeros: ONNX's extra step is a Slice and a Pad
+    "jax-crop-then-zeros": ("jax", dict(input_size=(1,), kernel_size=(1,), stride=(1,), padding=((1, -2),),
+                                        use_consistent_padding=True)),
 }
 
 
@@ -366,7 +373,9 @@ def test_extra_steps_run_in_the_target_framework(case, target):
 NEEDS_EXTRA = {"tf-same-odd": {"torch"}, "jax-legacy-big-pads": {"torch", "tensorflow", "keras", "onnx"},
                "torch-op-above-stride": {"onnx"}, "onnx-output-shape-above-full": set(),
                "jax-crop-past-the-end": {"torch", "tensorflow", "keras", "onnx"},
-               "jax-zeros-at-both-ends": {"torch", "tensorflow", "keras", "onnx"}}
+               "jax-zeros-at-both-ends": {"torch", "tensorflow", "keras", "onnx"},
+               "onnx-pads-and-op-per-axis": {"torch", "tensorflow", "keras"},
+               "jax-crop-then-zeros": {"torch", "tensorflow", "keras", "onnx"}}
 
 
 # ---------------------------------------------------------------------------
