@@ -116,12 +116,13 @@ def _weight_code(perm: tuple[int, ...], flips: tuple[int, ...]) -> str:
 # ---------------------------------------------------------------------------
 # Finding the target's parameters
 # ---------------------------------------------------------------------------
-def _spec(convention: str, spec: ConvSpec, **kw: Any) -> ConvSpec | None:
-    """The target's layer with these parameters, or None where the target refuses them."""
+def _spec(convention: str, spec: ConvSpec, input_size: Sequence[int] | None = None, **kw: Any) -> ConvSpec | None:
+    """The target's layer with these parameters (on ``input_size``, default the spec's), or None where the
+    target refuses them."""
     try:
-        return layer_spec(convention, transposed=spec.transposed, input_size=spec.input_size,
-                          kernel_size=spec.kernel_size,
-                          stride=spec.stride, dilation=spec.dilation, **kw)
+        return layer_spec(convention, transposed=spec.transposed,
+                          input_size=spec.input_size if input_size is None else tuple(input_size),
+                          kernel_size=spec.kernel_size, stride=spec.stride, dilation=spec.dilation, **kw)
     except ConvError:
         return None
 
@@ -199,8 +200,15 @@ def _tuple(v: Sequence[Any]) -> str:
     return repr(tuple(v))
 
 
-def _slices(extra: Pairs, sizes: Sequence[int]) -> list[str]:
-    return [f"{max(cb, 0)}:{n - max(ce, 0)}" for (cb, ce), n in zip(extra, sizes, strict=True)]
+def _window(pads: Pairs, sizes: Sequence[int]) -> list[tuple[int, int, int, int]]:
+    """An extra step that pads (positive) or crops (negative) by ``(lo, hi)`` per axis, as a crop then zeros:
+    ``(start, stop, left, right)`` keeps ``[start:stop]`` of each axis, then adds ``left`` and ``right`` zeros
+    (:func:`convt.arithmetic.pad_crop_window`: a crop may reach past the data into the other side's zeros)."""
+    out = []
+    for (lo, hi), n in zip(pads, sizes, strict=True):
+        start, stop, at = ar.pad_crop_window(n, lo, hi)
+        out.append((start, stop, at, n + lo + hi - at - (stop - start)))
+    return out
 
 
 def _code(target: str, spec: ConvSpec, kw: dict[str, Any], have: Pairs, extra: Pairs | None,
@@ -208,8 +216,10 @@ def _code(target: str, spec: ConvSpec, kw: dict[str, Any], have: Pairs, extra: P
     nd = spec.nd
     k, s, d = spec.kernel_size, spec.stride, spec.dilation
     sizes = [f - cb - ce for f, (cb, ce) in zip(spec.full_size, have, strict=True)]  # the target layer's output
-    pads_needed = extra is not None and any(min(a, b) < 0 for a, b in extra)
-    crops_needed = extra is not None and any(max(a, b) > 0 for a, b in extra)
+    win = _window([(-cb, -ce) for cb, ce in extra or [(0, 0)] * nd], sizes)
+    crops_needed = any(a > 0 or b < n for (a, b, _, _), n in zip(win, sizes, strict=True))
+    pads_needed = any(lo or hi for _, _, lo, hi in win)
+    kept = [f"{a}:{b}" for a, b, _, _ in win]
     lines: list[str] = ["import numpy as np"]
     first = target in ("torch", "onnx")
     lay = "(N, C, *spatial)" if first else "(N, *spatial, C)"
@@ -219,7 +229,7 @@ def _code(target: str, spec: ConvSpec, kw: dict[str, Any], have: Pairs, extra: P
         return f"[:, :, {', '.join(sl)}]" if first else f"[:, {', '.join(sl)}, :]"
 
     def zero_pads() -> list[tuple[int, int]]:
-        return [(max(-cb, 0), max(-ce, 0)) for cb, ce in extra]  # type: ignore[union-attr]
+        return [(lo, hi) for _, _, lo, hi in win]
 
     if target == "torch":
         params = dict(in_channels=cin, out_channels=cout, kernel_size=k, stride=s, padding=kw["padding"],
@@ -236,7 +246,7 @@ def _code(target: str, spec: ConvSpec, kw: dict[str, Any], have: Pairs, extra: P
             lines += ["    if b is not None:", "        layer.bias.copy_(torch.from_numpy(b))"]
         lines += ["y = layer(x)"]
         if crops_needed:
-            lines += [f"y = y{spatial_index(_slices(extra, sizes))}  # the extra step: crop"]  # type: ignore[arg-type]
+            lines += [f"y = y{spatial_index(kept)}  # the extra step: crop"]
         if pads_needed:
             flat = [v for lo_hi in reversed(zero_pads()) for v in lo_hi]
             lines += [f"y = torch.nn.functional.pad(y, {flat})  # the extra step: zeros (then the bias)",
@@ -251,7 +261,7 @@ def _code(target: str, spec: ConvSpec, kw: dict[str, Any], have: Pairs, extra: P
                   f"y = tf.nn.conv{nd}d_transpose(x, {wexpr}, output_shape=[tf.shape(x)[0], "
                   f"{', '.join(map(str, out))}, {cout}], strides={list(s)}, padding={tf_pad!r}, dilations={list(d)})"]
         if crops_needed:
-            lines += [f"y = y{spatial_index(_slices(extra, sizes))}  # the extra step: crop"]  # type: ignore[arg-type]
+            lines += [f"y = y{spatial_index(kept)}  # the extra step: crop"]
         if pads_needed:
             lines += [f"y = tf.pad(y, {[[0, 0], *map(list, zero_pads()), [0, 0]]})  # the extra step: zeros"]
         lines += ["if b is not None:", "    y = y + b"]
@@ -269,7 +279,7 @@ def _code(target: str, spec: ConvSpec, kw: dict[str, Any], have: Pairs, extra: P
                   f"layer.set_weights([{wexpr}]{'' if pads_needed else ' + ([b] if b is not None else [])'})",
                   "y = layer(x)"]
         if crops_needed:
-            lines += [f"y = y{spatial_index(_slices(extra, sizes))}  # the extra step: crop"]  # type: ignore[arg-type]
+            lines += [f"y = y{spatial_index(kept)}  # the extra step: crop"]
         if pads_needed:
             lines += [f"y = keras.ops.pad(y, {[[0, 0], *map(list, zero_pads()), [0, 0]]})  # the extra step: zeros",
                       "if b is not None:", "    y = y + b"]
@@ -294,8 +304,7 @@ def _code(target: str, spec: ConvSpec, kw: dict[str, Any], have: Pairs, extra: P
         else:  # the extra step: a Slice (crop), a Pad (zeros); with zeros, the bias after them
             steps: list[tuple[str, list[str], str]] = []
             if crops_needed:
-                starts = [max(cb, 0) for cb, _ in extra]  # type: ignore[union-attr]
-                ends = [n - max(ce, 0) for (_, ce), n in zip(extra, sizes, strict=True)]  # type: ignore[arg-type]
+                starts, ends = [a for a, _, _, _ in win], [b for _, b, _, _ in win]
                 steps.append(("Slice", ["S0", "S1", "S2"], "crop"))
                 consts = [(f"{starts}", "S0"), (f"{ends}", "S1"), (f"{list(range(2, 2 + nd))}", "S2")]
             else:
@@ -366,14 +375,21 @@ def _search_direct(target: str, spec: ConvSpec, prefer_words: bool) -> tuple[dic
         cands = [c for c in cands if not isinstance(c, str)] + [c for c in cands if isinstance(c, str)]
     best: tuple[int, Any, Pairs] | None = None
     for pad in cands:
-        got = _spec(target, spec, padding=pad)
+        if isinstance(pad, str) and pad.lower() != "valid":
+            got = _spec(target, spec, padding=pad)  # pads by the input size, which the extra step changes:
+            if got is not None and got.pads == want:  # exact only
+                return {"padding": pad}, want
+            continue
+        have = ((0, 0),) * nd if isinstance(pad, str) else tuple(p if isinstance(p, tuple) else (p, p) for p in pad)
+        diff = _extra(want, have) or ((0, 0),) * nd
+        sizes = [n + lo + hi for (lo, hi), n in zip(diff, spec.input_size, strict=True)]
+        if min(sizes) < 1:
+            continue  # the extra step would leave the layer no input
+        got = _spec(target, spec, input_size=sizes, padding=pad)  # the layer runs on the input after the step
         if got is None:
             continue
         if got.pads == want:
             return {"padding": pad}, want
-        if isinstance(pad, str) and pad.lower() != "valid":
-            continue  # "same" pads by the input size, which the extra step changes: exact only
-        diff = _extra(want, got.pads) or ()
         if any(e < 0 < h for de, hp in zip(diff, got.pads, strict=True) for e, h in zip(de, hp, strict=True)):
             continue  # cropping the input where the layer then pads would crop the wrong elements
         # prefer padding the input to cropping it
@@ -400,16 +416,16 @@ def _code_direct(target: str, spec: ConvSpec, kw: dict[str, Any], pre: Pairs | N
     first = target in ("torch", "onnx")
     lay = "(N, C, *spatial)" if first else "(N, *spatial, C)"
     lines = ["import numpy as np"]
-    crop = [(max(-lo, 0), max(-hi, 0)) for lo, hi in pre] if pre else []
-    zpad = [(max(lo, 0), max(hi, 0)) for lo, hi in pre] if pre else []
-    crop_needed = any(a or b for a, b in crop)
+    win = _window(pre or [(0, 0)] * nd, spec.input_size)
+    zpad = [(lo, hi) for _, _, lo, hi in win]
+    crop_needed = any(a > 0 or b < n for (a, b, _, _), n in zip(win, spec.input_size, strict=True))
     pad_needed = any(a or b for a, b in zpad)
+    kept = ", ".join(f"{a}:{b}" for a, b, _, _ in win)
 
     def pre_lines(pad_call: str) -> list[str]:
         out = []
         if crop_needed:
-            sl = ", ".join(f"{a}:{n - b}" for (a, b), n in zip(crop, spec.input_size, strict=True))
-            out.append(f"x = x[:, {sl}, :]  # the extra step: crop the input")
+            out.append(f"x = x[:, {kept}, :]  # the extra step: crop the input")
         if pad_needed and mode_name:
             out.append(f"x = {pad_call}(x, {[[0, 0], *map(list, zpad), [0, 0]]}, mode={mode_name!r})"
                        f"  # the extra step: pad the input ({mode})")
@@ -431,8 +447,7 @@ def _code_direct(target: str, spec: ConvSpec, kw: dict[str, Any], pre: Pairs | N
                   "with torch.no_grad():", f"    layer.weight.copy_(torch.from_numpy({wexpr}))",
                   "    if b is not None:", "        layer.bias.copy_(torch.from_numpy(b))"]
         if crop_needed:
-            sl = ", ".join(f"{a}:{n - b}" for (a, b), n in zip(crop, spec.input_size, strict=True))
-            lines.append(f"x = x[:, :, {sl}]  # the extra step: crop the input")
+            lines.append(f"x = x[:, :, {kept}]  # the extra step: crop the input")
         if pad_needed:
             flat = [v for lo_hi in reversed(zpad) for v in lo_hi]
             lines.append(f"x = torch.nn.functional.pad(x, {flat}, mode={mode_name!r})  # the extra step: pad the "
@@ -448,8 +463,7 @@ def _code_direct(target: str, spec: ConvSpec, kw: dict[str, Any], pre: Pairs | N
                   "if b is not None:", "    y = y + b"]
     elif target == "keras":
         params = dict(filters=cout, kernel_size=k, strides=s, padding=pad, dilation_rate=d, groups=groups)
-        shape = [n + a + b - c - e for n, (a, b), (c, e) in zip(spec.input_size, zpad or [(0, 0)] * nd,
-                                                                 crop or [(0, 0)] * nd, strict=True)]
+        shape = [n + lo + hi for n, (lo, hi) in zip(spec.input_size, pre or [(0, 0)] * nd, strict=True)]
         lines += ["import keras", "", f"# x: {lay} (channels last); w: the source's weight; b: its bias or None",
                   f"layer = keras.layers.Conv{nd}D({cout}, {_tuple(k)}, strides={_tuple(s)}, padding={pad!r}, "
                   f"dilation_rate={_tuple(d)}, groups={groups}, use_bias=b is not None)",
@@ -471,7 +485,9 @@ def _code_direct(target: str, spec: ConvSpec, kw: dict[str, Any], pre: Pairs | N
                   f"inputs = [{'X0' if pre else 'X'!r}, 'W'] + (['B'] if b is not None else [])",
                   f"nodes = [helper.make_node('Conv', inputs, ['Y'], {args})]"]
         if pre:
-            pads_t = [0, 0, *(p[0] for p in pre), 0, 0, *(p[1] for p in pre)]
+            # a crop only of the data, then zeros: a crop past the data eats into the other side's zeros instead
+            eff = [(lo - a, hi - (n - b)) for (a, b, lo, hi), n in zip(win, spec.input_size, strict=True)]
+            pads_t = [0, 0, *(p[0] for p in eff), 0, 0, *(p[1] for p in eff)]
             how = f", mode={mode_name!r}" if mode_name else ""
             lines += [f"initializers.append(numpy_helper.from_array(np.array({pads_t}, dtype=np.int64), 'P'))",
                       f"nodes.insert(0, helper.make_node('Pad', ['X', 'P'], ['X0']{how}))"

@@ -592,3 +592,109 @@ def test_padding_mode_translation_refusals():
         translate("torch", "jax", padding_mode="reflect", transposed=False, input_size=3, kernel_size=3, padding=3)
     with pytest.raises(convt.ConvError, match="padding_mode must be one of"):
         translate("torch", "jax", padding_mode="mirror", **kw)
+
+
+# ---------------------------------------------------------------------------
+# Every corner of a small 1-D grid, in each source's own padding forms
+# ---------------------------------------------------------------------------
+def _grid_layers():
+    """Every small 1-D transposed layer in each source's terms: (source, kw for translate)."""
+    import itertools
+
+    for i, k, s, d in itertools.product((1, 2, 3), (1, 2, 3), (1, 2, 3), (1, 2)):
+        base = dict(input_size=(i,), kernel_size=(k,), stride=(s,), dilation=(d,))
+        for p, op in itertools.product(range(d * (k - 1) + 1), range(max(s, d))):
+            yield "torch", dict(base, padding=p, output_padding=(op,))
+        for pads, op in itertools.product(itertools.product(range(3), range(3)), range(s)):
+            yield "onnx", dict(base, padding=(pads,), output_padding=(op,))
+        for word, op in itertools.product(("SAME_UPPER", "SAME_LOWER", "VALID"), range(s)):
+            yield "onnx", dict(base, padding=word, output_padding=(op,))
+        for word, o in itertools.product(("NOTSET", "SAME_UPPER", "SAME_LOWER"),
+                                         range(1, ar.full_length(i, k, s, d) + s)):
+            yield "onnx", dict(base, padding=word, output_size=(o,))
+        for pads, consistent in itertools.product(itertools.product(range(-2, 3), range(-2, 3)), (False, True)):
+            yield "jax", dict(base, padding=(pads,), use_consistent_padding=consistent)
+        for word in ("SAME", "VALID"):
+            yield "jax", dict(base, padding=word)
+        if d == 1:  # TensorFlow's and Keras' CPU kernels refuse a dilated transposed convolution
+            for word in ("SAME", "VALID"):
+                for o in ar.tf_transpose_output_range(i, k, s, 1, word.lower()):
+                    yield "tensorflow", dict(base, padding=word, output_size=(o,))
+            for word, op in itertools.product(("same", "valid"), (None, *range(s))):
+                yield "keras", dict(base, padding=word, output_padding=None if op is None else (op,))
+
+
+@pytest.mark.frameworks
+def test_every_corner_of_a_small_1d_grid_runs_in_torch_and_onnx():
+    """Every small 1-D layer that each source can express (its own padding words, pairs, output_padding and
+    output sizes), translated to PyTorch (every layer) and to ONNX (every layer that needs an extra step), the
+    printed code run by the target and compared with convt on the source's canonical crop. One channel and a
+    palindromic kernel make every framework's weight layout the same numbers, so no weight conversion is
+    involved: the padding, crop and extra-step logic is what is checked (the random draws above check weights)."""
+    from convt.compat import layer_spec
+
+    counts = {"torch": 0, "onnx": 0}
+    for source, kw in _grid_layers():
+        k = kw["kernel_size"][0]
+        try:
+            spec = layer_spec(source, transposed=True, **kw)
+        except convt.ConvError:
+            continue
+        w = np.array([1.0, 2.0, 1.0][:k] if k != 2 else [1.0, 1.0]).reshape(1, 1, k)
+        x, b = rand(2, 1, *kw["input_size"]), rand(1)
+        want = convt.conv_transpose(x, w, b, stride=spec.stride, dilation=spec.dilation, padding=spec.pads)
+        for target in ("torch", "onnx"):
+            t = translate(source, target, **kw)
+            if target == "onnx" and t.exact:
+                continue  # one plain ConvTranspose: the random draws run those
+            src_w = w.reshape(_weight_shape(source, 1, 1, 1, (k,), False))
+            got = run_target_code(t, x, src_w, b)
+            check(f"translate grid {source}->{target}", got, want, 1e-5 if target == "onnx" else 1e-12)
+            counts[target] += 1
+    assert counts["torch"] > 2000 and counts["onnx"] > 100, counts
+
+
+def _grid_direct_layers():
+    """Every small 1-D direct layer in each source's terms: (source, kw for translate)."""
+    import itertools
+
+    for i, k, s, d in itertools.product((1, 2, 3, 4), (1, 2, 3), (1, 2, 3), (1, 2)):
+        base = dict(input_size=(i,), kernel_size=(k,), stride=(s,), dilation=(d,), transposed=False)
+        for p in (*range(3), "same", "valid"):
+            yield "torch", dict(base, padding=p)
+        for pads in itertools.product(range(3), range(3)):
+            yield "onnx", dict(base, padding=(pads,))
+        for word in ("SAME_UPPER", "SAME_LOWER", "VALID"):
+            yield "onnx", dict(base, padding=word)
+        for pads in itertools.product(range(-3, 3), range(-3, 3)):
+            yield "jax", dict(base, padding=(pads,))
+        for word in ("SAME", "VALID"):
+            yield "jax", dict(base, padding=word)
+            yield "tensorflow", dict(base, padding=word)
+            yield "keras", dict(base, padding=word.lower())
+
+
+@pytest.mark.frameworks
+def test_every_corner_of_a_small_1d_direct_grid_runs_in_torch_and_onnx():
+    """The direct convolutions' grid, as above: the extra step on the input (a crop, zeros, or both, a crop
+    reaching past the data included) run by PyTorch (every layer) and ONNX Runtime (where it is needed)."""
+    from convt.compat import layer_spec
+
+    counts = {"torch": 0, "onnx": 0}
+    for source, kw in _grid_direct_layers():
+        k = kw["kernel_size"][0]
+        try:
+            spec = layer_spec(source, **kw)
+        except convt.ConvError:
+            continue
+        w = np.array([1.0, 2.0, 1.0][:k] if k != 2 else [1.0, 1.0]).reshape(1, 1, k)
+        x, b = rand(2, 1, *kw["input_size"]), rand(1)
+        want = convt.conv(x, w, b, stride=spec.stride, dilation=spec.dilation, padding=spec.pads)
+        for target in ("torch", "onnx"):
+            t = translate(source, target, **kw)
+            if target == "onnx" and t.exact:
+                continue
+            got = run_target_code(t, x, w.reshape(_weight_shape(source, 1, 1, 1, (k,), False)), b)
+            check(f"translate direct grid {source}->{target}", got, want, 1e-5 if target == "onnx" else 1e-12)
+            counts[target] += 1
+    assert counts["torch"] > 1000 and counts["onnx"] > 50, counts
