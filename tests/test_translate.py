@@ -344,6 +344,10 @@ EXTRA_CASES = {
     # the crop eats the whole full result at the start, then two zeros: ONNX's extra step is a Slice and a Pad
     "jax-crop-then-zeros": ("jax", dict(input_size=(1,), kernel_size=(1,), stride=(1,), padding=((1, -2),),
                                         use_consistent_padding=True)),
+    # a crop past the data, (2, -2) of a full result of 1: it eats one of the zeros appended at the end, so the
+    # output is one zero (the extra step once cropped to nothing and then appended two; found by the grid)
+    "jax-crop-past-the-data": ("jax", dict(input_size=(1,), kernel_size=(1,), stride=(1,), padding=((2, -2),),
+                                           use_consistent_padding=True)),
 }
 
 
@@ -375,7 +379,8 @@ NEEDS_EXTRA = {"tf-same-odd": {"torch"}, "jax-legacy-big-pads": {"torch", "tenso
                "jax-crop-past-the-end": {"torch", "tensorflow", "keras", "onnx"},
                "jax-zeros-at-both-ends": {"torch", "tensorflow", "keras", "onnx"},
                "onnx-pads-and-op-per-axis": {"torch", "tensorflow", "keras"},
-               "jax-crop-then-zeros": {"torch", "tensorflow", "keras", "onnx"}}
+               "jax-crop-then-zeros": {"torch", "tensorflow", "keras", "onnx"},
+               "jax-crop-past-the-data": {"torch", "tensorflow", "keras", "onnx"}}
 
 
 # ---------------------------------------------------------------------------
@@ -495,10 +500,17 @@ DIRECT_EXTRA = {
     "onnx-asymmetric": ("onnx", dict(input_size=(5,), kernel_size=(3,), padding=((2, 0),))),
     # a "same" layer after an extra step would pad for the padded size, not the source's (found by hypothesis)
     "jax-pads-past-same": ("jax", dict(input_size=(3,), kernel_size=(3,), stride=(2,), padding=((1, 2),))),
+    # the input cropped past its data, (-3, 3) of 1 element: one zero is left (found by the grid)
+    "jax-crop-past-the-data": ("jax", dict(input_size=(1,), kernel_size=(1,), stride=(1,), padding=((-3, 3),))),
+    # an input smaller than the kernel, asymmetric pads: the target layer runs on the padded input (found by the
+    # grid: no PyTorch layer was found, the candidates being checked on the unpadded input)
+    "onnx-input-below-kernel": ("onnx", dict(input_size=(1,), kernel_size=(3,), padding=((0, 2),))),
 }
 DIRECT_NEEDS_EXTRA = {"tf-same-stride-2": {"torch"}, "jax-negative-pads": {"torch", "tensorflow", "keras", "onnx"},
                       "onnx-asymmetric": {"torch", "tensorflow", "keras"},
-                      "jax-pads-past-same": {"torch", "tensorflow", "keras"}}
+                      "jax-pads-past-same": {"torch", "tensorflow", "keras"},
+                      "jax-crop-past-the-data": {"torch", "tensorflow", "keras", "onnx"},
+                      "onnx-input-below-kernel": {"torch", "tensorflow", "keras"}}
 
 
 def test_direct_translation_structure():
