@@ -80,8 +80,11 @@ def _picks(transposed: bool, i: int, k: int, s: int, d: int, nominal: tuple[int,
     out = []
     if not same and transposed:
         ops = ", ".join(f"{o - lowest}->{o}" for o in sizes if 0 <= o - lowest < max(s, d))
+        module = ", ".join(str(o) for o in sizes if 0 <= o - lowest < s)
         out.append(("PyTorch", f"output_padding a = o' - {lowest} (a < max(stride, dilation): {ops}), "
-                               f"or forward(x, output_size=[o'])"))
+                               + ("or forward(x, output_size=[o'])" if d <= s else
+                                  f"or forward(x, output_size=[o']) for o' in {module} only (the module's check "
+                                  "allows a < stride)")))
     elif transposed:
         out.append(("PyTorch", "no padding word for a transposed conv: give explicit padding plus "
                                "output_padding, or forward(x, output_size=[o'])"))
