@@ -196,3 +196,44 @@ def test_onnx_argument_checks():
         co.conv_transpose(x, w, output_shape=[1, 1, 6])
     with pytest.raises(convt.ConvError, match="does not support dilations"):
         co.conv(x, w, auto_pad="SAME_UPPER", dilations=[2])
+
+
+def test_torch_convention_over_a_small_1d_grid_equals_pytorch():
+    """Every 1-D layer with input 1-4, kernel 1-3, stride and dilation 1-3, padding 0-4, and every
+    output_padding or output_size around the valid range: convt's torch convention accepts exactly what
+    PyTorch's ConvTranspose1d accepts and computes the same values, with one documented exception (convt's
+    extension, frameworks.md): ``forward(x, output_size)`` in PyTorch refuses output_padding at or above the
+    stride even where the dilation allows it; convt takes it, as PyTorch's functional form does."""
+    import itertools
+
+    same = extension = both_refuse = 0
+    for i, k, s, d in itertools.product((1, 2, 3, 4), (1, 2, 3), (1, 2, 3), (1, 2, 3)):
+        lowest = ar.full_length(i, k, s, d)
+        forms = [dict(padding=p, output_padding=(op,)) for p in range(5) for op in range(max(s, d) + 1)]
+        forms += [dict(padding=p, output_size=(o,)) for p in range(5) for o in range(1, lowest + max(s, d) + 1)]
+        for f in forms:
+            x, w = rand(1, 1, i), rand(1, 1, k)
+            try:
+                spec = layer_spec("torch", transposed=True, input_size=i, kernel_size=k, stride=s, dilation=d, **f)
+            except convt.ConvError:
+                spec = None
+            m = torch.nn.ConvTranspose1d(1, 1, k, stride=s, padding=f["padding"], dilation=d, bias=False,
+                                         output_padding=f.get("output_padding", (0,)), dtype=torch.float64)
+            with torch.no_grad():
+                m.weight.copy_(torch.from_numpy(w))
+            try:
+                got = m(torch.from_numpy(x), output_size=f.get("output_size")).detach().numpy()
+            except (RuntimeError, ValueError):
+                got = None
+            if spec is None and got is None:
+                both_refuse += 1
+            elif got is None:  # the only disagreement: the module's output_size check ignores the dilation
+                op = f["output_size"][0] - (lowest - 2 * f["padding"])
+                assert "output_size" in f and s <= op < d, (i, k, s, d, f)
+                extension += 1
+            else:
+                assert spec is not None, (i, k, s, d, f)
+                check("torch convention 1-D grid vs nn.ConvTranspose1d", got,
+                      convt.conv_transpose(x, w, stride=s, dilation=d, padding=spec.pads))
+                same += 1
+    assert same > 1000 and extension > 100 and both_refuse > 1000, (same, extension, both_refuse)
