@@ -316,6 +316,13 @@ def test_keras_layer_refuses_output_padding_not_below_stride():
         keras.layers.Conv1DTranspose(1, 3, strides=2, output_padding=2)
     with pytest.raises(convt.ConvError, match="strictly less than strides"):
         ck.conv_transpose(rand(1, 4, 1), rand(3, 1, 1), strides=2, output_padding=2)
+    # layer_spec once took it (the rule lived in the adapter only; found by a grid against Keras' layers)
+    for s in (1, 2, 3):
+        with pytest.raises(ValueError):
+            keras.layers.Conv1DTranspose(1, 2, strides=s, padding="same", output_padding=s)
+        with pytest.raises(convt.ConvError, match="strictly less than strides"):
+            layer_spec("keras", transposed=True, input_size=2, kernel_size=2, stride=s, padding="same",
+                       output_padding=s)
 
 
 # ---------------------------------------------------------------------------

@@ -59,10 +59,15 @@ def tf_transpose_crops(i: Sequence[int], k: Sequence[int], s: Sequence[int], d: 
 
 def keras_transpose_crops(i: Sequence[int], k: Sequence[int], s: Sequence[int], d: Sequence[int],
                           padding: str, output_padding: Any, *, func: str) -> Pairs:
-    """Keras 3: ``padding`` "valid" or "same"; ``output_padding`` None, an int or one per axis."""
+    """Keras 3: ``padding`` "valid" or "same"; ``output_padding`` None, an int or one per axis, below the strides
+    (Keras' layers refuse more, and its TensorFlow backend fails on it)."""
     nd = len(i)
     op: Sequence[int | None] = (None,) * nd if output_padding is None else per_axis(
         "output_padding", output_padding, nd, func=func, minimum=0)
+    for a, (o, ss) in enumerate(zip(op, s, strict=False)):
+        if o is not None and o >= ss:
+            raise ConvError(f"{func}: output_padding must be strictly less than strides on every axis, "
+                            f"got {o} on axis {a} (strides {ss}); valid: 0 to {ss - 1}")
     return tuple(ar.keras_transpose_crop(*a, padding, o) for a, o in zip(zip(i, k, s, d, strict=False), op, strict=False))
 
 

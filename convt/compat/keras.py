@@ -75,12 +75,6 @@ def conv_transpose(inputs: Any, kernel: Any, bias: Any = None, strides: Any = 1,
         raise ConvError(f"{func}: padding must be 'valid' or 'same', got {padding!r}")
     s = per_axis("strides", strides, nd, func=func, minimum=1)
     d = per_axis("dilation_rate", dilation_rate, nd, func=func, minimum=1)
-    if output_padding is not None:
-        op = per_axis("output_padding", output_padding, nd, func=func, minimum=0)
-        for a, (o, ss) in enumerate(zip(op, s, strict=False)):
-            if o >= ss:
-                raise ConvError(f"{func}: output_padding must be strictly less than strides on every axis, "
-                                f"got {o} on axis {a} (strides {ss}); valid: 0 to {ss - 1}")
     if w.shape[0] != x.shape[1]:
         raise ConvError(f"{func}: kernel {np.shape(kernel)} ((*k, out, in)) expects {w.shape[0]} input "
                         f"channels, got {x.shape[1]}")
