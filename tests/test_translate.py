@@ -636,6 +636,32 @@ def _grid_layers():
                 yield "keras", dict(base, padding=word, output_padding=None if op is None else (op,))
 
 
+def _run_grid(layers, name: str) -> dict[str, int]:
+    """Translate every ``(source, kw)`` layer to PyTorch (every one) and ONNX (where an extra step is needed),
+    run the printed code, compare with convt on the source's canonical pads; the counts per target."""
+    from convt.compat import layer_spec
+
+    counts = {"torch": 0, "onnx": 0}
+    for source, kw in layers:
+        k = kw["kernel_size"][0]
+        try:
+            spec = layer_spec(source, **{"transposed": True, **kw})
+        except convt.ConvError:
+            continue
+        w = np.array([1.0, 2.0, 1.0][:k] if k != 2 else [1.0, 1.0]).reshape(1, 1, k)
+        x, b = rand(2, 1, *kw["input_size"]), rand(1)
+        op = convt.conv_transpose if spec.transposed else convt.conv
+        want = op(x, w, b, stride=spec.stride, dilation=spec.dilation, padding=spec.pads)
+        for target in ("torch", "onnx"):
+            t = translate(source, target, **kw)
+            if target == "onnx" and t.exact:
+                continue  # one plain layer: the random draws run those
+            got = run_target_code(t, x, w.reshape(_weight_shape(source, 1, 1, 1, (k,), False)), b)
+            check(f"{name} {source}->{target}", got, want, 1e-5 if target == "onnx" else 1e-12)
+            counts[target] += 1
+    return counts
+
+
 @pytest.mark.frameworks
 def test_every_corner_of_a_small_1d_grid_runs_in_torch_and_onnx():
     """Every small 1-D layer that each source can express (its own padding words, pairs, output_padding and
@@ -643,26 +669,7 @@ def test_every_corner_of_a_small_1d_grid_runs_in_torch_and_onnx():
     printed code run by the target and compared with convt on the source's canonical crop. One channel and a
     palindromic kernel make every framework's weight layout the same numbers, so no weight conversion is
     involved: the padding, crop and extra-step logic is what is checked (the random draws above check weights)."""
-    from convt.compat import layer_spec
-
-    counts = {"torch": 0, "onnx": 0}
-    for source, kw in _grid_layers():
-        k = kw["kernel_size"][0]
-        try:
-            spec = layer_spec(source, transposed=True, **kw)
-        except convt.ConvError:
-            continue
-        w = np.array([1.0, 2.0, 1.0][:k] if k != 2 else [1.0, 1.0]).reshape(1, 1, k)
-        x, b = rand(2, 1, *kw["input_size"]), rand(1)
-        want = convt.conv_transpose(x, w, b, stride=spec.stride, dilation=spec.dilation, padding=spec.pads)
-        for target in ("torch", "onnx"):
-            t = translate(source, target, **kw)
-            if target == "onnx" and t.exact:
-                continue  # one plain ConvTranspose: the random draws run those
-            src_w = w.reshape(_weight_shape(source, 1, 1, 1, (k,), False))
-            got = run_target_code(t, x, src_w, b)
-            check(f"translate grid {source}->{target}", got, want, 1e-5 if target == "onnx" else 1e-12)
-            counts[target] += 1
+    counts = _run_grid(_grid_layers(), "translate grid")
     assert counts["torch"] > 2000 and counts["onnx"] > 100, counts
 
 
@@ -690,23 +697,5 @@ def _grid_direct_layers():
 def test_every_corner_of_a_small_1d_direct_grid_runs_in_torch_and_onnx():
     """The direct convolutions' grid, as above: the extra step on the input (a crop, zeros, or both, a crop
     reaching past the data included) run by PyTorch (every layer) and ONNX Runtime (where it is needed)."""
-    from convt.compat import layer_spec
-
-    counts = {"torch": 0, "onnx": 0}
-    for source, kw in _grid_direct_layers():
-        k = kw["kernel_size"][0]
-        try:
-            spec = layer_spec(source, **kw)
-        except convt.ConvError:
-            continue
-        w = np.array([1.0, 2.0, 1.0][:k] if k != 2 else [1.0, 1.0]).reshape(1, 1, k)
-        x, b = rand(2, 1, *kw["input_size"]), rand(1)
-        want = convt.conv(x, w, b, stride=spec.stride, dilation=spec.dilation, padding=spec.pads)
-        for target in ("torch", "onnx"):
-            t = translate(source, target, **kw)
-            if target == "onnx" and t.exact:
-                continue
-            got = run_target_code(t, x, w.reshape(_weight_shape(source, 1, 1, 1, (k,), False)), b)
-            check(f"translate direct grid {source}->{target}", got, want, 1e-5 if target == "onnx" else 1e-12)
-            counts[target] += 1
+    counts = _run_grid(_grid_direct_layers(), "translate direct grid")
     assert counts["torch"] > 1000 and counts["onnx"] > 50, counts
