@@ -462,11 +462,17 @@ def output_padding_for(
     lows = [transpose_length(ii, kk, ss, cb, ce, dd) for ii, kk, ss, (cb, ce), dd in zip(i, k, s, crop, d)]
     highs = [lo + max(ss, dd) - 1 for lo, ss, dd in zip(lows, s, d)]
     if any(not lo <= oo <= hi for oo, lo, hi in zip(o, lows, highs)):
-        raise ConvError(
-            f"{func}: requested an output size of {list(o)}, but valid sizes range from "
-            f"{lows} to {highs} (for an input of {list(i)}, kernel {list(k)}, stride "
-            f"{list(s)}, dilation {list(d)}, crop {list(crop)})"
-        )
+        where = (f"for an input of {list(i)}, kernel {list(k)}, stride {list(s)}, dilation {list(d)}, "
+                 f"crop {list(crop)}")
+        if min(highs) < 1:  # the crop leaves nothing to pad back to a size
+            raise ConvError(
+                f"{func}: requested an output size of {list(o)}, but no output size is possible: the crop "
+                f"removes the whole result on axis {highs.index(min(highs))} (the full result "
+                f"{[full_length(*a) for a in zip(i, k, s, d)]} minus the crop, plus at most max(stride, "
+                f"dilation) - 1, is {highs}; {where}); a smaller padding would be valid"
+            )
+        raise ConvError(f"{func}: requested an output size of {list(o)}, but valid sizes range from "
+                        f"{[max(lo, 1) for lo in lows]} to {highs} ({where})")
     return tuple(oo - lo for oo, lo in zip(o, lows))
 
 

@@ -45,9 +45,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _negative_values_attached(argv: Sequence[str]) -> list[str]:
+    """``--padding -1:2`` as ``--padding=-1:2``: argparse takes a value starting with ``-`` for an option
+    unless it is a plain negative number, and crops are written ``-1``, ``-1:2`` or ``0,-1``.
+
+    >>> _negative_values_attached(["explain", "--padding", "-1:2", "--stride", "2"])
+    ['explain', '--padding=-1:2', '--stride', '2']
+    """
+    out: list[str] = []
+    for tok in argv:
+        prev = out[-1] if out else ""
+        if (prev.startswith("--") and "=" not in prev and len(tok) > 1 and tok[0] == "-" and tok[1].isdigit()):
+            out[-1] = f"{prev}={tok}"
+        else:
+            out.append(tok)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_negative_values_attached(sys.argv[1:] if argv is None else argv))
     try:
         return int(args._run(args) or 0)
     except (ConvError, ValueError, TypeError) as e:

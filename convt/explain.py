@@ -146,14 +146,14 @@ def explain(spec: ConvSpec, *, convention: str = "torch", nominal: ConvSpec | No
         nlo, nhi = nominal.pads[a]
         if spec.transposed:
             formula = "o = (i - 1)*s - begin - end + d*(k - 1) + 1"
-            numbers = f"({i} - 1)*{s} - {lo} - {hi} + {d}*({k} - 1) + 1 = {o}"
+            numbers = f"({i} - 1)*{s} - {_signed(lo)} - {_signed(hi)} + {d}*({k} - 1) + 1 = {o}"
             eq = ar.equivalent_direct(i, k, s, lo, hi, d)
             sizes = ar.same_input_range(i, s) if same else ar.conv_input_range(i, k, s, nlo, nhi, d)
             overlap = ar.overlap_counts(i, k, s, lo, hi, d)
             case = ar.seed_case(s, nlo, nhi)
         else:
             formula = "o = floor((i + lo + hi - d*(k - 1) - 1) / s) + 1"
-            numbers = f"floor(({i} + {lo} + {hi} - {d}*({k} - 1) - 1) / {s}) + 1 = {o}"
+            numbers = f"floor(({i} + {_signed(lo)} + {_signed(hi)} - {d}*({k} - 1) - 1) / {s}) + 1 = {o}"
             eq = None
             sizes = ar.same_input_range(o, s) if same else ar.conv_input_range(o, k, s, lo, hi, d)
             adj = spec.adjoint()
@@ -167,6 +167,11 @@ def explain(spec: ConvSpec, *, convention: str = "torch", nominal: ConvSpec | No
         axes.append(AxisExplanation(i, k, s, d, (lo, hi), o, formula, numbers, case, eq, sizes, picks,
                                     overlap, ar.phase_overlap(k, s, d)))
     return Explanation(spec, convention, tuple(axes))
+
+
+def _signed(v: int) -> str:
+    """A number after a ``+`` or ``-`` sign: negative ones in parentheses (``- (-1)``, not ``- -1``)."""
+    return f"({v})" if v < 0 else str(v)
 
 
 # --------------------------------------------------------------------------

@@ -48,6 +48,9 @@ ERRORS = [
     (convt.conv_output_size, ("5", 3), {}, TypeError, "input_size must be an int"),
     (convt.conv_output_size, ((5, 5), (3, 3, 3)), {}, convt.ConvError, "kernel_size must be an int or a sequence of 2 ints"),
     (convt.conv_transpose_output_padding, (3, 9, 3), dict(stride=2, padding=1), convt.ConvError, "valid sizes range from [5] to [6]"),
+    (convt.conv_transpose_output_padding, (1, 4, 1), dict(padding=2), convt.ConvError, "no output size is possible"),
+    (convt.conv_transpose_output_padding, (1, 4, 2), dict(stride=3, padding=1), convt.ConvError,
+     "valid sizes range from [1] to [2]"),
     (convt.conv_input_sizes, (0, 3), {}, convt.ConvError, "output_size must be >= 1"),
 ]
 

@@ -79,6 +79,16 @@ def test_bad_arguments_exit_2_one_line(capsys, argv):
     assert rc == 2 and out == "" and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("convention, pad, output", [("torch", "-1:2", "[6]"), ("jax", "-1:-1", "[1]"),
+                                                     ("torch", "0,-1", "[7, 9]")])
+def test_negative_padding_values_need_no_equals_sign(capsys, convention, pad, output):
+    """``--padding -1:2`` is a value, not an option (argparse alone takes only plain negative numbers)."""
+    size = "5,5" if "," in pad else "5"
+    rc, out, err = run_cli(capsys, "--input", size, "--kernel", "3", "--padding", pad, "--convention", convention)
+    assert rc == 0 and err == "" and f"-> output {output}" in out
+    assert "- -" not in out and "+ -" not in out  # negative numbers in the formula are parenthesised
+
+
 def test_picture_refuses_3d():
     with pytest.raises(ValueError, match="1-D and 2-D"):
         picture(_t((2, 2, 2), (2, 2, 2)))
