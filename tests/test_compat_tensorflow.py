@@ -272,6 +272,19 @@ def test_tf_conv3d_batched_unequal_strides():
         ctf.conv3d(rand(1, 1, 1, 1, 1), rand(1, 1, 2, 1, 1), [1, 1, 1, 1, 1], "VALID")
 
 
+@pytest.mark.parametrize("kw, exc", [(dict(strides=2), TypeError), (dict(strides=[2, 2, 2]), convt.ConvError),
+                                     (dict(strides=[1, 1, 1, 1, 1], dilations=1), TypeError),
+                                     (dict(strides=[1, 1, 1, 1, 1], dilations=[1, 1, 1]), convt.ConvError)])
+def test_tf_conv3d_takes_only_five_entry_lists(kw, exc):
+    """tf.nn.conv3d is the raw op: strides and dilations are lists of 5 (conv1d, conv2d and the transposes
+    also take an int or one per axis). TensorFlow refuses the shorter forms, so convt does."""
+    x, w = rand(1, 4, 4, 4, 1), rand(2, 2, 2, 1, 1)
+    with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError)):
+        tf_run(tf.nn.conv3d, x, w, padding="SAME", **kw)
+    with pytest.raises(exc, match="5"):
+        ctf.conv3d(x, w, padding="SAME", **kw)
+
+
 def test_tf_conv2d_batched_unequal_strides():
     """TF 2.21's float32 CPU Conv2D is wrong for a batch above 1 with strides (1, 2), one input channel
     and a 3x3 input (a sweep over kernels 1-3 x 1-3, strides 1-2 x 1-2, 1-2 channels and inputs 3 and 5

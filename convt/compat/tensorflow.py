@@ -95,6 +95,16 @@ def _transpose(nd: int, input: Any, filters: Any, output_shape: Any, strides: An
 def _conv(nd: int, input: Any, filters: Any, strides: Any, padding: Any, data_format: Any,
           dilations: Any) -> np.ndarray:
     func = f"conv{nd}d"
+    if nd == 3:  # tf.nn.conv3d is the raw op: no int or per-axis shorthand
+        for name, v in (("strides", strides), ("dilations", dilations)):
+            seq = v.tolist() if hasattr(v, "tolist") else v
+            if v is None and name == "dilations":
+                continue
+            if not isinstance(seq, (list, tuple)):
+                raise TypeError(f"{func}: {name} must be a list of 5 ints (TensorFlow's conv3d takes no int), got {v!r}")
+            if len(seq) != 5:
+                raise ConvError(f"{func}: {name} must list 5 ints, 1 for the batch and channel dimensions (TensorFlow's "
+                                f"conv3d takes no shorter form), got {len(seq)}: {v!r}")
     last, x, w, s, pad, d = _prepare(func, nd, input, filters, strides, padding, data_format, dilations)
     if x.shape[1] % w.shape[1]:
         raise ConvError(f"{func}: the input's {x.shape[1]} channels must be a multiple of the filters' input "
@@ -250,7 +260,9 @@ def conv3d(input: Any, filters: Any, strides: Any, padding: str, data_format: st
            dilations: Any = None, name: str | None = None) -> np.ndarray:
     """``tf.nn.conv3d``: filters ``[kd, kh, kw, in, out]``, input NDHWC.
 
-    As :func:`conv1d`.
+    As :func:`conv1d`, except that, as TensorFlow's raw 3-D op, ``strides``
+    and ``dilations`` (if given) must be lists of 5 ints, 1 for the batch and
+    channel dimensions, and ``padding`` only "SAME" or "VALID".
 
     Notes
     -----
