@@ -150,6 +150,12 @@ _BACKEND_SCRIPT = textwrap.dedent("""
         v8=keras.ops.convert_to_numpy(keras.ops.conv_transpose(x3, w1, 2, "valid")),
         v11=keras.ops.convert_to_numpy(keras.ops.conv_transpose(x, w4[:3], 2, "same", dilation_rate=2)),
         x=x, w4=w4, w1=w1, x3=x3)
+    # a channels-first layer with a bias whose last spatial size equals its filters (the TF backend's quirk)
+    xb, kb, bb = rng.standard_normal((2, 2, 4, 3)), rng.standard_normal((2, 1, 3, 2)), rng.standard_normal(3)
+    layer = keras.layers.Conv2DTranspose(3, (2, 1), padding="same", data_format="channels_first", dtype="float64")
+    layer.build(xb.shape)
+    layer.set_weights([kb, bb])
+    out.update(bias_cf=keras.ops.convert_to_numpy(layer(xb)), xb=xb, kb=kb, bb=bb)
     np.savez(__import__("sys").argv[1], **out)
 """)
 
@@ -173,6 +179,29 @@ def test_vectors_1_7_8_11_keras_other_backends(backend, tmp_path):
     v11 = ck.conv_transpose(r["x"], r["w4"][:3], strides=2, padding="same", dilation_rate=2)
     check(f"compat/keras[{backend}]", v11, r["v11"].astype(np.float64), tol)
     check(f"compat/keras[{backend}]", v11, oracle_keras_dilated(r["x"], r["w4"][:3], 2, 2, ((1, 2),)))
+    check(f"compat/keras[{backend}]", ck.conv_transpose(r["xb"], r["kb"], r["bb"], padding="same",
+                                                        data_format="channels_first"), r["bias_cf"], tol)
+
+
+def test_keras_tf_backend_channels_first_bias_quirk():
+    """Keras 3.15 on TensorFlow 2.21's CPU (float32: its float64 kernel has no channels-first) adds a
+    channels-first layer's bias along the last spatial axis when that axis is as long as the number of
+    filters (Conv2D too; elsewhere it adds it per channel, as Keras' source says and as its JAX and torch
+    backends do: test_vectors_1_7_8_11_keras_other_backends). convt adds it per channel."""
+    k, b = rand(2, 1, 3, 2).astype(np.float32), np.array([10.0, 20.0, 30.0], np.float32)
+    for width, quirk in ((3, True), (5, False)):
+        x = rand(2, 2, 4, width).astype(np.float32)
+        layer = keras.layers.Conv2DTranspose(3, (2, 1), padding="same", data_format="channels_first")
+        layer.build(x.shape)
+        layer.set_weights([k, b])
+        unbiased = np.asarray(keras.ops.conv_transpose(x, k, padding="same", data_format="channels_first"))
+        added = np.asarray(layer(x)) - unbiased
+        per_channel = np.broadcast_to(b[:, None, None], added.shape[1:])
+        assert np.allclose(added, per_channel, atol=1e-4) != quirk
+        if quirk:
+            assert np.allclose(added, np.broadcast_to(b, added.shape), atol=1e-4)  # along the width instead
+        got = ck.conv_transpose(x, k, b, padding="same", data_format="channels_first")
+        check("compat/keras", got, unbiased + per_channel)
 
 
 def test_vector08_keras_valid_default_when_stride_exceeds_kernel():
