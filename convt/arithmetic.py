@@ -38,6 +38,7 @@ __all__ = [
     "conv_tap_window",
     "conv_transpose_output_padding",
     "conv_transpose_output_size",
+    "drawn_length",
     "effective_kernel",
     "equivalent_direct",
     "full_length",
@@ -49,6 +50,7 @@ __all__ = [
     "overlap_counts",
     "pad_crop_window",
     "phase_overlap",
+    "phase_overlap_even",
     "phase_padding",
     "phase_tap_window",
     "phase_taps",
@@ -61,6 +63,7 @@ __all__ = [
     "seed_case",
     "stretched_cell",
     "stride1_transpose_crop",
+    "tapped_phases",
     "tf_transpose_crop",
     "tf_transpose_default_output",
     "tf_transpose_output_range",
@@ -340,6 +343,33 @@ def phase_overlap(k: int, s: int = 1, d: int = 1) -> tuple[int, ...]:
     for t in range(k):
         counts[(t * d) % s] += 1
     return tuple(counts)
+
+
+def drawn_length(i: int, k: int, s: int = 1, lo: int = 0, hi: int = 0, d: int = 1, transposed: bool = False) -> int:
+    """Cells per axis of the pictures' input: the padded input, or for a transposed convolution the
+    stretched (zero-inserted) and padded input of its equivalent direct convolution (crops shorten it).
+
+    >>> drawn_length(3, 3, 2, 1, 0, transposed=True), drawn_length(5, 3, lo=1, hi=1)
+    (8, 7)
+    """
+    if transposed:
+        eq = equivalent_direct(i, k, s, lo, hi, d)
+        return eq.stretched + eq.pad_lo + eq.pad_hi
+    return i + lo + hi
+
+
+def phase_overlap_even(k: int, s: int = 1, d: int = 1) -> bool:
+    """Whether every output phase gets the same number of taps (:func:`phase_overlap` all equal), in O(k).
+
+    >>> phase_overlap_even(3, 2), phase_overlap_even(4, 2), phase_overlap_even(2, 10**9)
+    (False, True, False)
+    """
+    if k < s:  # fewer taps than phases: some phase gets none
+        return False
+    counts: dict[int, int] = {}
+    for t in range(k):
+        counts[(t * d) % s] = counts.get((t * d) % s, 0) + 1
+    return len(counts) == s and len(set(counts.values())) == 1
 
 
 # --------------------------------------------------------------------------
@@ -870,6 +900,27 @@ def phase_taps(i: int, k: int, s: int, d: int, cb: int, o: int, r: int) -> tuple
     return count, tuple(pairs)
 
 
+def tapped_phases(i: int, k: int, s: int, d: int, cb: int, o: int) -> tuple[tuple[int, int, tuple[tuple[int, int], ...]], ...]:
+    """The output phases some tap reaches, ``(r, count, pairs)`` as :func:`phase_taps`, in increasing ``r``.
+
+    Tap ``t`` can only feed phase ``r = (t*d - cb) mod s``, so this costs
+    O(k) whatever the stride; the other phases of ``range(min(s, o))`` are
+    zeros (a stride of 10**6 has 10**6 phases, at most ``k`` of them tapped).
+
+    >>> tapped_phases(4, 3, 2, 1, 1, 8)
+    ((0, 4, ((1, 0),)), (1, 4, ((0, 1), (2, 0))))
+    >>> [r for r, _, _ in tapped_phases(3, 2, 10**9, 1, 0, 2 * 10**9 + 2)]
+    [0, 1]
+    """
+    out = []
+    for r in sorted({(t * d - cb) % s for t in range(k)}):
+        if r < min(s, o):
+            count, pairs = phase_taps(i, k, s, d, cb, o, r)
+            if pairs:
+                out.append((r, count, pairs))
+    return tuple(out)
+
+
 def phase_padding(i: int, k: int, s: int, d: int, cb: int, o: int) -> tuple[int, int]:
     """Zeros to add before and after the input so that every phase reads inside it.
 
@@ -879,8 +930,7 @@ def phase_padding(i: int, k: int, s: int, d: int, cb: int, o: int) -> tuple[int,
     (2, 2)
     """
     lo = hi = 0
-    for r in range(min(s, o)):
-        count, pairs = phase_taps(i, k, s, d, cb, o, r)
+    for _, count, pairs in tapped_phases(i, k, s, d, cb, o):
         for _, off in pairs:
             lo, hi = max(lo, -off), max(hi, off + count - i)
     return lo, hi

@@ -45,15 +45,16 @@ class AxisExplanation:
     same_sizes: range
     #: framework -> how it picks one of ``same_sizes``
     picks: tuple[tuple[str, str], ...]
-    #: transposed: (input, tap) pairs per output position; direct: windows per input position
+    #: transposed: (input, tap) pairs per output position; direct: windows per input position (empty above
+    #: :data:`OVERLAP_LIMIT` positions)
     overlap: tuple[int, ...]
-    #: taps per output phase (mod stride) away from the edges
+    #: taps per output phase (mod stride) away from the edges (empty above :data:`OVERLAP_LIMIT` phases)
     phases: tuple[int, ...]
 
     @property
     def uneven(self) -> bool:
         """Whether the phase overlap is uneven (checkerboard risk)."""
-        return min(self.phases) != max(self.phases)
+        return not ar.phase_overlap_even(self.kernel, self.stride, self.dilation)
 
 
 @dataclass(frozen=True)
@@ -73,14 +74,38 @@ class Explanation:
         return any(a.uneven for a in self.axes)
 
 
+#: lists longer than this are shown by their ends and their length
+SHOWN = 16
+#: the overlap counts are listed for axes of at most this many positions (a huge stride has millions)
+OVERLAP_LIMIT = 100_000
+#: the text picture is drawn up to this many cells per row and rows
+PICTURE_LIMIT = (120, 60)
+
+
+def _few(values, fmt=str) -> str:
+    """``values`` joined by commas; a long list as its ends and its length (a range of ints, in O(1)).
+
+    >>> _few(range(3, 6)), _few(range(10, 10**9))
+    ('3, 4, 5', '10, 11, 12, 13, ..., 999999998, 999999999 (999999990 values)')
+    """
+    n = len(values)
+    if n <= SHOWN:
+        return ", ".join(fmt(v) for v in values)
+    return (", ".join(fmt(values[j]) for j in range(4)) + ", ..., "
+            + ", ".join(fmt(values[j]) for j in range(n - 2, n)) + f" ({n} values)")
+
+
 def _picks(transposed: bool, i: int, k: int, s: int, d: int, nominal: tuple[int, int], same: bool,
            sizes: range) -> tuple[tuple[str, str], ...]:
     lowest = ar.transpose_length(i, k, s, *nominal, d) if transposed else None
-    ex = ", ".join(map(str, sizes))
+    ex = _few(sizes)
     out = []
     if not same and transposed:
-        ops = ", ".join(f"{o - lowest}->{o}" for o in sizes if 0 <= o - lowest < max(s, d))
-        module = ", ".join(str(o) for o in sizes if 0 <= o - lowest < s)
+        def within(limit: int) -> range:  # the sizes o with 0 <= o - lowest < limit
+            return range(max(sizes.start, lowest), min(sizes.stop, lowest + limit))
+
+        ops = _few(within(max(s, d)), lambda o: f"{o - lowest}->{o}")
+        module = _few(within(s))
         out.append(("PyTorch", f"output_padding a = o' - {lowest} (a < max(stride, dilation): {ops}), "
                                + ("or forward(x, output_size=[o'])" if d <= s else
                                   f"or forward(x, output_size=[o']) for o' in {module} only (the module's check "
@@ -149,7 +174,7 @@ def explain(spec: ConvSpec, *, convention: str = "torch", nominal: ConvSpec | No
             numbers = f"({i} - 1)*{s} - {_signed(lo)} - {_signed(hi)} + {d}*({k} - 1) + 1 = {o}"
             eq = ar.equivalent_direct(i, k, s, lo, hi, d)
             sizes = ar.same_input_range(i, s) if same else ar.conv_input_range(i, k, s, nlo, nhi, d)
-            overlap = ar.overlap_counts(i, k, s, lo, hi, d)
+            overlap = ar.overlap_counts(i, k, s, lo, hi, d) if o <= OVERLAP_LIMIT else ()
             case = ar.seed_case(s, nlo, nhi)
         else:
             formula = "o = floor((i + lo + hi - d*(k - 1) - 1) / s) + 1"
@@ -157,7 +182,7 @@ def explain(spec: ConvSpec, *, convention: str = "torch", nominal: ConvSpec | No
             eq = None
             sizes = ar.same_input_range(o, s) if same else ar.conv_input_range(o, k, s, lo, hi, d)
             adj = spec.adjoint()
-            overlap = ar.overlap_counts(o, k, s, *adj.pads[a], d)
+            overlap = ar.overlap_counts(o, k, s, *adj.pads[a], d) if i <= OVERLAP_LIMIT else ()
             case = ar.seed_case(s, lo, hi)
         if spec.transposed:
             picks = _picks(True, i, k, s, d, (nlo, nhi), same, sizes)
@@ -165,7 +190,7 @@ def explain(spec: ConvSpec, *, convention: str = "torch", nominal: ConvSpec | No
             adj = spec.adjoint()
             picks = _picks(True, o, k, s, d, adj.pads[a], same, sizes)
         axes.append(AxisExplanation(i, k, s, d, (lo, hi), o, formula, numbers, case, eq, sizes, picks,
-                                    overlap, ar.phase_overlap(k, s, d)))
+                                    overlap, ar.phase_overlap(k, s, d) if s <= OVERLAP_LIMIT else ()))
     return Explanation(spec, convention, tuple(axes))
 
 
@@ -186,6 +211,12 @@ def _cell_1d(spec: ConvSpec, a: int, u: int) -> str:
         c = ar.stretched_cell(u, spec.input_size[a], spec.stride[a])
         return _PAD if c == -2 else _ZERO if c == -1 else _IN
     return _IN if 0 <= u < spec.input_size[a] else _PAD
+
+
+def _picture_cells(spec: ConvSpec) -> tuple[int, ...]:
+    """Cells per axis of :func:`picture`."""
+    return tuple(ar.drawn_length(*a, transposed=spec.transposed) for a in zip(
+        spec.input_size, spec.kernel_size, spec.stride, *zip(*spec.pads), spec.dilation))
 
 
 def picture(spec: ConvSpec) -> str:
@@ -252,7 +283,7 @@ def render_text(ex: Explanation) -> str:
                        + f", correlate with the FLIPPED kernel at stride 1, dilation {ax.dilation} "
                        f"-> {e.output}")
         what = "outputs" if spec.transposed else "inputs"
-        sizes = list(ax.same_sizes)
+        sizes = f"[{_few(ax.same_sizes)}]"
         if spec.transposed:
             out.append(f"  sizes a direct conv maps back to {ax.input}: {sizes}; this layer gives {ax.output}")
         else:
@@ -260,21 +291,29 @@ def render_text(ex: Explanation) -> str:
         for fw, how in ax.picks:
             out.append(f"    {fw:10s} {how}")
         label = "per output position" if spec.transposed else "windows reading each input position"
-        out.append(f"  kernel overlap {label}: {list(ax.overlap)}")
+        positions = ax.output if spec.transposed else ax.input
+        out.append(f"  kernel overlap {label}: " + (f"[{_few(ax.overlap)}]" if ax.overlap or positions == 0 else
+                                                     f"not listed for {positions} positions"))
+        per_phase = f"[{_few(ax.phases)}]" if ax.phases else f"not listed for {ax.stride} phases"
         if ax.uneven:
-            out.append(f"    UNEVEN overlap (taps per output phase mod {ax.stride}: {list(ax.phases)}): "
+            out.append(f"    UNEVEN overlap (taps per output phase mod {ax.stride}: {per_phase}): "
                        "checkerboard risk; prefer a kernel divisible by the stride (e.g. k=4, s=2) or "
                        "resize + conv")
         else:
-            out.append(f"    even overlap (taps per output phase mod {ax.stride}: {list(ax.phases)})")
+            out.append(f"    even overlap (taps per output phase mod {ax.stride}: {per_phase})")
         out.append("")
     if spec.transposed:
         flip = "w[::-1]" if spec.nd == 1 else "w rotated 180 degrees (every spatial axis reversed)"
         out.append(f"The equivalent direct conv correlates with the flipped kernel {flip}.")
-    if spec.nd <= 2:
+    cells = _picture_cells(spec) if spec.nd <= 2 else ()
+    if spec.nd <= 2 and cells[-1] <= PICTURE_LIMIT[0] and (spec.nd == 1 or cells[0] <= PICTURE_LIMIT[1]):
         out.append("Picture: x input, 0 inserted zero, · padding zero, [ ] the window of output 0"
                    + (" (stretched, padded input)" if spec.transposed else " (padded input)"))
         out.append(picture(spec))
+    elif spec.nd <= 2:
+        most = f"{PICTURE_LIMIT[0]} x {PICTURE_LIMIT[1]}" if spec.nd == 2 else f"{PICTURE_LIMIT[0]}"
+        out.append(f"(no picture: the {'stretched, ' if spec.transposed else ''}padded input is "
+                   f"{' x '.join(map(str, cells))} cells, more than the {most} drawn in text)")
     else:
         out.append(f"({spec.nd}-D: the arithmetic above, axis by axis; `convt draw -o FILE.png` draws each axis)")
     return "\n".join(out)

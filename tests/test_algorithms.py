@@ -491,6 +491,22 @@ def test_pooled_direct_results_survive_the_next_call(small_pool):
     check("pooled im2col: second result", y2, algorithms.conv(x2, w, spec, "reference"))
 
 
+@pytest.mark.parametrize("name", TRANSPOSED)
+def test_huge_strides_cost_what_their_taps_do(name):
+    """A stride far above the kernel: all but ``k`` of the ``s`` output phases per axis are zeros and are
+    never visited (a stride of 10**6 once meant 10**6 phases in Python, 1000 x 1000 in 2-D)."""
+    rng = np.random.default_rng(0)
+    for x_shape, w_shape, s in (((2, 2, 3), (2, 3, 2), (10**5,)), ((1, 2, 2, 3), (2, 1, 2, 2), (1000, 7))):
+        x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+        spec = conv_transpose_spec(x.shape, w.shape, stride=s, padding=1)[0]
+        got = algorithms.conv_transpose(x, w, spec, name)
+        full = np.zeros((x.shape[0], w.shape[1], *((i - 1) * st + k for i, st, k in zip(x.shape[2:], s, w.shape[2:]))))
+        for idx in np.ndindex(*x.shape[2:]):  # each input element's kernel patch, far from every other one
+            at = tuple(slice(j * st, j * st + k) for j, st, k in zip(idx, s, w.shape[2:]))
+            full[(Ellipsis, *at)] += np.einsum("nc,cm...->nm...", x[(Ellipsis, *idx)], w)
+        check(f"{name}: huge stride vs the patches", got, full[(Ellipsis, *(slice(1, -1),) * len(s))])
+
+
 def test_every_corner_of_a_small_1d_grid():
     """Every 1-D layer with input 1-3, kernel 1-3, stride and dilation 1-2, pads (lo, hi) in -4..4 and every
     padding mode, exhaustively (the random draws reach the corners only by chance; crops past the data into

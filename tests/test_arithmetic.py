@@ -64,6 +64,23 @@ def test_pad_crop_window_is_the_definition(n, lo, hi):
     assert got == want and 0 <= start <= stop <= n and 0 <= at <= n + lo + hi
 
 
+@settings(max_examples=400)
+@given(st.integers(1, 6), st.integers(1, 5), st.integers(1, 9), st.integers(1, 3), st.integers(-6, 6),
+       st.integers(1, 30))
+def test_tapped_phases_are_the_phases_with_taps(i, k, s, d, cb, o):
+    """Every phase of ``range(min(s, o))`` that some tap reaches, found in O(k) from the taps' residues; the
+    others (at least ``min(s, o) - k`` of them) have no tap."""
+    every = [(r, *ar.phase_taps(i, k, s, d, cb, o, r)) for r in range(min(s, o))]
+    assert ar.tapped_phases(i, k, s, d, cb, o) == tuple(p for p in every if p[2])
+    assert ar.phase_overlap_even(k, s, d) == (len(set(ar.phase_overlap(k, s, d))) == 1)
+
+
+def test_tapped_phases_of_a_huge_stride():
+    phases = ar.tapped_phases(3, 2, 10**12, 1, 0, 2 * 10**12 + 2)
+    assert [(r, count) for r, count, _ in phases] == [(0, 3), (1, 3)]
+    assert not ar.phase_overlap_even(2, 10**12) and ar.phase_padding(3, 2, 10**12, 1, 0, 2 * 10**12 + 2) == (0, 0)
+
+
 @settings(max_examples=300)
 @given(small, st.integers(1, 5), st.integers(1, 4), st.integers(1, 3), st.booleans())
 def test_same_padding(i, k, s, d, lower):

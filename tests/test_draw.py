@@ -178,6 +178,19 @@ def test_cli_draw(tmp_path, capsys):
     assert "drawn axis by axis in a .png or .svg" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv, cells", [(["--input", "3", "--kernel", "2", "--stride", "1000000"], "2000003 cells"),
+                                         (["--input", "40,40", "--kernel", "3", "--stride", "2"], "10497600 cells"),
+                                         (["--input", "300", "--conv"], "300 cells")])
+def test_too_large_to_draw_is_refused_at_once(tmp_path, capsys, argv, cells):
+    """A setting of millions of cells (a huge stride) is refused before anything is drawn, with its size."""
+    for ext in ("png", "svg", "gif"):
+        assert main(["draw", "-o", str(tmp_path / f"big.{ext}"), *argv]) == 2
+        err = capsys.readouterr().err
+        assert "too large to draw legibly" in err and cells in err and len(err.strip().splitlines()) == 1
+        assert not (tmp_path / f"big.{ext}").exists()
+    assert main(["draw", "-o", str(tmp_path / "big.html"), *argv]) == 0  # the explorer page is settings only
+
+
 @pytest.mark.parametrize(("convention", "padding"), [("torch", "1"), ("tensorflow", "SAME"), ("keras", "same"),
                                                      ("onnx", "SAME_LOWER"), ("jax", "VALID")])
 def test_every_convention_is_drawn(tmp_path, convention, padding):

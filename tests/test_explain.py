@@ -89,6 +89,17 @@ def test_negative_padding_values_need_no_equals_sign(capsys, convention, pad, ou
     assert "- -" not in out and "+ -" not in out  # negative numbers in the formula are parenthesised
 
 
+def test_huge_settings_are_explained_briefly(capsys):
+    """A stride of 10**9 (an output of 2*10**9): the long lists are shown by their ends and their length,
+    the overlap is not listed, and there is no picture; nothing is built element by element."""
+    rc, out, err = run_cli(capsys, "--input", "3", "--kernel", "2", "--stride", "1000000000")
+    assert rc == 0 and err == "" and max(map(len, out.splitlines())) < 400
+    assert "3000000001 (1000000000 values)" in out and "not listed for 2000000002 positions" in out
+    assert "UNEVEN overlap" in out and "no picture" in out and "[x]" not in out
+    rc, out, _ = run_cli(capsys, "--input", "150", "--kernel", "3", "--conv")  # the picture's own limit
+    assert rc == 0 and "no picture: the padded input is 150 cells" in out
+
+
 def test_picture_refuses_3d():
     with pytest.raises(ValueError, match="1-D and 2-D"):
         picture(_t((2, 2, 2), (2, 2, 2)))

@@ -9,6 +9,7 @@ the same pass.
 from __future__ import annotations
 
 import ctypes
+import functools
 import math
 import threading
 import weakref
@@ -16,6 +17,7 @@ import weakref
 import numpy as np
 
 from .. import arithmetic as ar
+from ..spec import ConvSpec
 from . import _threads
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "TILE_BYTES",
     "WORKSPACE_CAP",
     "Tiles",
+    "axis_phases",
     "batch_tiles",
     "channel_major",
     "clear_workspaces",
@@ -33,6 +36,7 @@ __all__ = [
     "pieces_for",
     "result",
     "tap_major",
+    "untapped_result",
     "workspace",
 ]
 
@@ -184,6 +188,29 @@ def phase_kernels(tm: np.ndarray, phase_taps, name: str, taps_outer: bool) -> li
             np.take(tm, taps, axis=2, out=k)
         out.append(k)
     return out
+
+
+@functools.lru_cache(maxsize=512)
+def axis_phases(spec: ConvSpec) -> tuple[tuple[tuple[int, int, tuple[tuple[int, int], ...]], ...], bool]:
+    """Per axis the output phases some tap reaches (:func:`convt.arithmetic.tapped_phases`), and whether
+    they cover every output position (if not, the result starts as zeros).
+
+    >>> from convt.spec import conv_transpose_spec
+    >>> per_axis, covered = axis_phases(conv_transpose_spec((1, 1, 3), (1, 1, 2), stride=5)[0])
+    >>> [r for r, _, _ in per_axis[0]], covered
+    ([0, 1], False)
+    """
+    per_axis = tuple(ar.tapped_phases(i, k, s, d, cb, o) for i, k, s, d, (cb, _), o in
+                     zip(spec.input_size, spec.kernel_size, spec.stride, spec.dilation, spec.pads, spec.output_size))
+    covered = all(len(ph) == min(s, o) for ph, s, o in zip(per_axis, spec.stride, spec.output_size))
+    return per_axis, covered
+
+
+def untapped_result(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray | None:
+    """The all-zero result when no tap reaches the output (every tap reads only padding), else None."""
+    if all(axis_phases(spec)[0]):
+        return None
+    return result((x.shape[0], spec.out_channels, *spec.output_size), np.result_type(x, w), zeros=True)
 
 
 class Tiles(list):

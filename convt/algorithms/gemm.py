@@ -25,7 +25,7 @@ import numpy as np
 from .. import arithmetic as ar
 from ..spec import ConvSpec
 from . import _threads
-from ._layout import batch_tiles, channel_major, pieces_for, result, tap_major, workspace
+from ._layout import axis_phases, batch_tiles, channel_major, pieces_for, result, tap_major, untapped_result, workspace
 
 __all__ = ["BATCH_PIXELS", "channels_last", "conv_transpose", "phase_row", "prepare"]
 
@@ -37,9 +37,7 @@ BATCH_PIXELS = 128
 @functools.lru_cache(maxsize=512)
 def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1):
     """Per shape: per phase its output slices, sizes and (tap, source, buffer window) entries; tiles."""
-    axes = list(zip(spec.input_size, spec.kernel_size, spec.stride, spec.dilation, spec.pads, spec.output_size))
-    per_axis = [[(r, *ar.phase_taps(i, k, s, d, cb, o, r)) for r in range(min(s, o))]
-                for i, k, s, d, (cb, _), o in axes]
+    per_axis, _ = axis_phases(spec)
     phases = []
     for combo in itertools.product(*per_axis):
         dst = tuple(slice(r, None, s) for (r, _, _), s in zip(combo, spec.stride))
@@ -100,6 +98,8 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, layout: str | N
     n, groups, nd = x.shape[0], spec.groups, spec.nd
     cg, mg = spec.in_channels // groups, spec.out_channels // groups
     ntaps = math.prod(spec.kernel_size)
+    if (zeros := untapped_result(x, w, spec)) is not None:  # every tap reads only padding
+        return zeros
     phases, tiles = prepare(spec, n, x.dtype.itemsize, _threads.num_threads())
     last = channels_last(spec) if layout is None else layout == "channels_last"
     dtype = np.result_type(x, w)
@@ -107,7 +107,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, layout: str | N
     if not last:
         wm = wm.transpose(0, 2, 1)  # (G, T*Mg, Cg), a transposed view
     small = getattr(tiles, "small", False)
-    empty_phase = any(not entries for _, _, entries in phases)
+    empty_phase = not axis_phases(spec)[1]  # some output phase has no tap: zeros
     max_count = max(math.prod(counts) for _, counts, _ in phases)
     out = result((n, groups, mg, *spec.output_size), dtype, zeros=empty_phase)
     def tile(nr: tuple[int, int]) -> None:

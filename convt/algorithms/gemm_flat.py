@@ -22,7 +22,16 @@ import numpy as np
 
 from ..spec import ConvSpec
 from . import _threads
-from ._layout import batch_tiles, flat_padded_tile, phase_kernels, result, tap_major, workspace
+from ._layout import (
+    axis_phases,
+    batch_tiles,
+    flat_padded_tile,
+    phase_kernels,
+    result,
+    tap_major,
+    untapped_result,
+    workspace,
+)
 from .phase_shift import prepare
 
 __all__ = ["TAPS_PER_PRODUCT", "conv_transpose"]
@@ -35,6 +44,8 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """Transposed convolution: per phase one product on the padded grid, then flat-shift sums."""
     n, groups = x.shape[0], spec.groups
     cg, mg = spec.in_channels // groups, spec.out_channels // groups
+    if (zeros := untapped_result(x, w, spec)) is not None:  # every tap reads only padding
+        return zeros
     pads, grid, tail, phases, _ = prepare(spec, n, x.dtype.itemsize)
     most = max(len(taps) for _, _, taps, _ in phases)
     slabs = 1 + min(most, TAPS_PER_PRODUCT)  # the running sum + one product's taps
@@ -43,7 +54,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     dtype = np.result_type(x, w)
     kernels = phase_kernels(tap_major(w, groups), [taps for _, _, taps, _ in phases], "gemm_flat.w", taps_outer=False)
     kernels = [None if k is None else k.reshape(groups, cg, -1).transpose(0, 2, 1) for k in kernels]  # (G, T_r*Mg, Cg)
-    empty_phase = any(not taps for _, _, taps, _ in phases)
+    empty_phase = not axis_phases(spec)[1]  # some output phase has no tap: zeros
     out = result((n, groups, mg, *spec.output_size), dtype, zeros=empty_phase)
 
     def tile(nr: tuple[int, int]) -> None:

@@ -26,7 +26,7 @@ import numpy as np
 from .. import arithmetic as ar
 from ..spec import ConvSpec
 from . import _threads
-from ._layout import batch_tiles, flat_padded_tile, result, tap_major, workspace
+from ._layout import axis_phases, batch_tiles, flat_padded_tile, result, tap_major, untapped_result, workspace
 
 __all__ = ["conv_transpose", "prepare", "waste"]
 
@@ -38,8 +38,7 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1):
     pads = [ar.phase_padding(i, k, s, d, cb, o) for i, k, s, d, (cb, _), o in axes]
     grid = [i + lo + hi for i, (lo, hi) in zip(spec.input_size, pads)]
     strides = [math.prod(grid[a + 1:]) for a in range(spec.nd)]
-    per_axis = [[(r, *ar.phase_taps(i, k, s, d, cb, o, r)) for r in range(min(s, o))]
-                for i, k, s, d, (cb, _), o in axes]
+    per_axis, _ = axis_phases(spec)
     phases, tail = [], 0
     for combo in itertools.product(*per_axis):
         dst = tuple(slice(r, None, s) for (r, _, _), s in zip(combo, spec.stride))
@@ -67,10 +66,12 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """Transposed convolution: per output phase, one product per tap on a shifted flat view."""
     n, groups = x.shape[0], spec.groups
     mg = spec.out_channels // groups
+    if (zeros := untapped_result(x, w, spec)) is not None:  # every tap reads only padding
+        return zeros
     pads, grid, tail, phases, tiles = prepare(spec, n, x.dtype.itemsize, _threads.num_threads())
     dtype = np.result_type(x, w)
     wt = tap_major(w, groups).transpose(2, 0, 3, 1)  # (T, G, Mg, Cg): per tap transposed views
-    empty_phase = any(not taps for _, _, taps, _ in phases)
+    empty_phase = not axis_phases(spec)[1]  # some output phase has no tap: zeros
     out = result((n, groups, mg, *spec.output_size), dtype, zeros=empty_phase)
     def tile(nr: tuple[int, int]) -> None:
         n0, n1 = nr

@@ -24,7 +24,16 @@ import numpy as np
 from .. import arithmetic as ar
 from ..spec import ConvSpec
 from . import _threads
-from ._layout import batch_tiles, channel_major, phase_kernels, result, tap_major, workspace
+from ._layout import (
+    axis_phases,
+    batch_tiles,
+    channel_major,
+    phase_kernels,
+    result,
+    tap_major,
+    untapped_result,
+    workspace,
+)
 from .im2col import gather_windows
 
 __all__ = ["conv_transpose", "prepare"]
@@ -35,8 +44,7 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1):
     """Per shape: the padding, and per phase its output slices, sizes, taps and input windows."""
     axes = list(zip(spec.input_size, spec.kernel_size, spec.stride, spec.dilation, spec.pads, spec.output_size))
     pads = tuple(ar.phase_padding(i, k, s, d, cb, o) for i, k, s, d, (cb, _), o in axes)
-    per_axis = [[(r, *ar.phase_taps(i, k, s, d, cb, o, r)) for r in range(min(s, o))]
-                for i, k, s, d, (cb, _), o in axes]
+    per_axis, _ = axis_phases(spec)
     phases, biggest = [], 0
     for combo in itertools.product(*per_axis):
         dst = tuple(slice(r, None, s) for (r, _, _), s in zip(combo, spec.stride))
@@ -55,12 +63,14 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """Transposed convolution: one im2col and one dense product per output phase."""
     n, groups = x.shape[0], spec.groups
     cg, mg = spec.in_channels // groups, spec.out_channels // groups
+    if (zeros := untapped_result(x, w, spec)) is not None:  # every tap reads only padding
+        return zeros
     pads, phases, tiles = prepare(spec, n, x.dtype.itemsize, _threads.num_threads())
     dtype = np.result_type(x, w)
     kernels = phase_kernels(tap_major(w, groups), [taps for _, _, taps, _ in phases], "subpixel.w", taps_outer=True)
     # per phase (G, Mg, T_r*Cg), a transposed view
     subkernels = [None if k is None else k.reshape(groups, -1, mg).transpose(0, 2, 1) for k in kernels]
-    empty_phase = any(s is None for s in subkernels)
+    empty_phase = not axis_phases(spec)[1]  # some output phase has no tap: zeros
     out = result((n, groups, mg, *spec.output_size), dtype, zeros=empty_phase)
     def tile(nr: tuple[int, int]) -> None:
         n0, n1 = nr

@@ -8,13 +8,15 @@ PNG and GIF; SVG and HTML are written as text.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
+from .. import arithmetic as ar
 from ..errors import ConvError
 from ..spec import ConvSpec
 
-__all__ = ["FORMATS", "draw", "draw_side_by_side"]
+__all__ = ["AXIS_LIMIT", "FORMATS", "MATRIX_LIMIT", "draw", "draw_side_by_side"]
 
 FORMATS = (".png", ".svg", ".gif", ".html")
 
@@ -63,6 +65,7 @@ def draw(spec: ConvSpec, path: str | os.PathLike[str], *, convention: str = "tor
 
         write_explorer(p, settings or settings_from_spec(spec, convention))
         return p
+    _check_size(spec)
     from ._views import build_model, frames, per_axis_scene, static_scene
 
     if spec.nd > 2:  # axis by axis: an N-d layer's index map is the product of its 1-D ones
@@ -87,6 +90,28 @@ def draw(spec: ConvSpec, path: str | os.PathLike[str], *, convention: str = "tor
         imgs = [s.to_image(w, h).quantize(colors=64) for s in scenes]
         imgs[0].save(p, save_all=True, append_images=imgs[1:], duration=700, loop=0, optimize=True)
     return p
+
+
+#: the most cells a drawn axis may have (its stretched, padded input or its output) ...
+AXIS_LIMIT = 256
+#: ... and its matrix C (output positions x input positions, of the picture drawn at once)
+MATRIX_LIMIT = 300_000
+
+
+def _check_size(spec: ConvSpec) -> None:
+    """Refuse a setting too large to draw legibly (a stride of 10**6 would be millions of cells)."""
+    axes = [(ar.drawn_length(i, k, s, lo, hi, d, spec.transposed), o, i) for i, k, s, d, (lo, hi), o in
+            zip(spec.input_size, spec.kernel_size, spec.stride, spec.dilation, spec.pads, spec.output_size)]
+    widest = max(max(p, o) for p, o, _ in axes)
+    at_once = axes if spec.nd <= 2 else [max(axes, key=lambda t: t[1] * t[2])]  # N-d: axis by axis
+    matrix = math.prod(o * i for _, o, i in at_once)
+    if widest > AXIS_LIMIT or matrix > MATRIX_LIMIT:
+        raise ConvError(
+            f"draw: this setting is too large to draw legibly: an axis of {widest} cells (at most {AXIS_LIMIT}) "
+            f"and a matrix C of {matrix} cells (at most {MATRIX_LIMIT}), for input {list(spec.input_size)}, "
+            f"output {list(spec.output_size)}, stride {list(spec.stride)}; draw a smaller one with the same "
+            "kernel and stride, or use `convt explain` for the arithmetic"
+        )
 
 
 def draw_side_by_side(panels: list[tuple[ConvSpec, str]], path: str | os.PathLike[str], *,
