@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from convt.commands._layer import layer_from_args
+from convt.draw import AXIS_LIMIT, MATRIX_LIMIT
 from convt.draw.explorer import write_explorer
 from convt.errors import ConvError
 
@@ -139,6 +140,23 @@ def test_changing_a_control_redraws(page):
     assert "tf.nn.conv2d_transpose" in page.inner_text("#calls")
     page.fill("#kernel", "0")
     assert "kernel must be >= 1" in page.inner_text("#error")
+
+
+@pytest.mark.parametrize("st, drawn", [({"input": "3", "stride": "1000000"}, False),
+                                       ({"input": "40,40", "stride": "2"}, False),
+                                       ({"input": "16,16", "stride": "2"}, True)])
+def test_too_large_to_draw_keeps_the_arithmetic(page, st, drawn):
+    """The page draws what `convt draw` draws: a huge setting gets its sizes, formulas and calls at once and
+    a note instead of millions of cells, with convt.draw's limits."""
+    page.evaluate("st => window.convtExplorer.set(st)", {**START, "output_padding": "", **st})
+    spec = python_answer({**START, "output_padding": "", **st})
+    assert page.get_attribute("#out-size", "data-size") == ",".join(map(str, spec[0]))
+    note = page.inner_text("#draw-note")
+    if drawn:
+        assert note == "" and page.inner_html("#gather") != ""
+    else:
+        assert "too large to draw legibly" in note and page.inner_html("#gather") == ""
+        assert f"at most {AXIS_LIMIT}" in note and f"at most {MATRIX_LIMIT}" in note
 
 
 def test_screenshot_not_blank_and_offline(page):
