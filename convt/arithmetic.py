@@ -512,7 +512,7 @@ def output_padding_for(
 def _rank(func: str, name: str, value: Any) -> tuple[int, bool]:
     if isinstance(value, str):
         raise TypeError(f"{func}: {name} must be an int or a sequence of ints, got str {value!r}")
-    if isinstance(value, Sequence) or hasattr(value, "__len__"):
+    if isinstance(value, Sequence) or (hasattr(value, "__len__") and getattr(value, "ndim", 1) != 0):  # 0-d: an int
         n = len(value)
         if n == 0:
             raise ConvError(f"{func}: {name} must have at least one spatial axis, got {value!r}")

@@ -303,7 +303,8 @@ def conv_transpose_spec(
                 f"{func}: give output_size or a non-zero output_padding, not both "
                 f"(got output_size={output_size!r}, output_padding={op})"
             )
-        if isinstance(output_size, str) or (not isinstance(output_size, Sequence) and not hasattr(output_size, "__len__")):
+        if (isinstance(output_size, str) or (not isinstance(output_size, Sequence) and not hasattr(output_size, "__len__"))
+                or getattr(output_size, "ndim", 1) != 1):  # a 0-d array has __len__ but no length
             raise TypeError(f"{func}: output_size must be a sequence of ints, got {output_size!r}")
         sizes = list(output_size)
         if len(sizes) in (nd + 1, nd + 2):

@@ -75,6 +75,16 @@ def test_tapped_phases_are_the_phases_with_taps(i, k, s, d, cb, o):
     assert ar.phase_overlap_even(k, s, d) == (len(set(ar.phase_overlap(k, s, d))) == 1)
 
 
+def test_numpy_ints_are_ints():
+    """NumPy integers, 0-d arrays included, are ints (an int in, an int out); 1-d arrays are sequences."""
+    for five, three in ((np.int64(5), np.int32(3)), (np.array(5), np.array(3))):
+        assert convt.conv_output_size(five, three, stride=2) == 2
+        assert convt.conv_transpose_output_size(five, three, stride=2) == 11
+        assert convt.conv_transpose_output_padding(five, np.array(12), three, stride=2) == 1
+        assert convt.conv_input_sizes(np.array(2), three, stride=2) == range(5, 7)
+    assert convt.conv_transpose_output_size(np.array([5, 4]), 3, stride=2) == (11, 9)
+
+
 def test_tapped_phases_of_a_huge_stride():
     phases = ar.tapped_phases(3, 2, 10**12, 1, 0, 2 * 10**12 + 2)
     assert [(r, count) for r, count, _ in phases] == [(0, 3), (1, 3)]

@@ -27,6 +27,7 @@ ERRORS = [
     (convt.conv_transpose, (x1, w1t), dict(stride=2, output_size=[20]), convt.ConvError, "valid sizes range from [11] to [12]"),
     (convt.conv_transpose, (x1, w1t), dict(stride=2, output_size=[12], output_padding=1), convt.ConvError, "not both"),
     (convt.conv_transpose, (x1, w1t), dict(output_size=7), TypeError, "output_size must be a sequence"),
+    (convt.conv_transpose, (x1, w1t), dict(output_size=np.array(7)), TypeError, "output_size must be a sequence"),
     (convt.conv_transpose, (x1, w1t), dict(groups=0), convt.ConvError, "groups must be a positive int"),
     (convt.conv_transpose, (x1, w1t), dict(groups=3), convt.ConvError, "3 does not divide 2"),
     (convt.conv_transpose, (x1, w1t), dict(padding_mode="mirror"), convt.ConvError, "'zeros', 'reflect'"),
