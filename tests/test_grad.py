@@ -161,8 +161,22 @@ def _torch_module_grads(cls, args, kw, w, b, x, rng):
     return ty.detach().numpy(), g, (tx.grad.numpy(), module.weight.grad.numpy(), module.bias.grad.numpy())
 
 
-def _grid_agrees(tag, ours, theirs, x, w, b, kw, transposed):
+def _grid_layer(transposed, c, i, k, kw, rng):
+    """convt's layer and PyTorch's module on the same random arrays: ``(ours, theirs, (x, w, b))``, None
+    where that side refuses the layer."""
+    x, w, b = rng.standard_normal((2, c, i)), rng.standard_normal((c, 2, k)), rng.standard_normal(c)
+    cls, op = (torch.nn.ConvTranspose1d, convt.conv_transpose) if transposed else (torch.nn.Conv1d, convt.conv)
+    theirs = _torch_module_grads(cls, (c, c, k), kw, w, b, x, rng)
+    try:
+        ours = op(x, w, b, **kw)
+    except convt.ConvError:
+        ours = None
+    return ours, theirs, (x, w, b)
+
+
+def _grid_agrees(tag, ours, theirs, arrays, kw, transposed):
     """Forward and all three gradients equal PyTorch's; returns 1 (a counted agreement)."""
+    x, w, _ = arrays
     y, g, grads = theirs
     check(f"{tag} forward vs nn module", ours, y)
     gx, gw, gb = _grad(transposed, g, x, w, kw)
@@ -182,14 +196,8 @@ def test_every_small_1d_layer_and_its_grads_equal_torch_nn():
     same = extension = both_refuse = 0
     for i, k, s, d, p, g, mode in itertools.product((1, 2, 3, 5), (1, 2, 3), (1, 2), (1, 2), (0, 1, 3, "same", "valid"),
                                                     (1, 2), ("zeros", "reflect", "replicate", "circular")):
-        c = 2 * g
-        x, w, b = rng.standard_normal((2, c, i)), rng.standard_normal((c, 2, k)), rng.standard_normal(c)
         kw = dict(stride=s, padding=p, dilation=d, groups=g, padding_mode=mode)
-        theirs = _torch_module_grads(torch.nn.Conv1d, (c, c, k), kw, w, b, x, rng)
-        try:
-            ours = convt.conv(x, w, b, **kw)
-        except convt.ConvError:
-            ours = None
+        ours, theirs, arrays = _grid_layer(False, 2 * g, i, k, kw, rng)
         if ours is None and theirs is None:
             both_refuse += 1
         elif theirs is None:  # the only disagreement: convt's "same" also takes a stride (as TensorFlow's)
@@ -197,21 +205,15 @@ def test_every_small_1d_layer_and_its_grads_equal_torch_nn():
             extension += 1
         else:
             assert ours is not None, kw
-            same += _grid_agrees("conv 1-D grid", ours, theirs, x, w, b, kw, False)
+            same += _grid_agrees("conv 1-D grid", ours, theirs, arrays, kw, False)
     for i, k, s, d, p, op, g in itertools.product((1, 2, 4), (1, 2, 3), (1, 2, 3), (1, 2), (0, 1, 3), (0, 1, 2), (1, 2)):
-        c = 2 * g
-        x, w, b = rng.standard_normal((2, c, i)), rng.standard_normal((c, 2, k)), rng.standard_normal(c)
         kw = dict(stride=s, padding=p, output_padding=op, dilation=d, groups=g)
-        theirs = _torch_module_grads(torch.nn.ConvTranspose1d, (c, c, k), kw, w, b, x, rng)
-        try:
-            ours = convt.conv_transpose(x, w, b, **kw)
-        except convt.ConvError:
-            ours = None
+        ours, theirs, arrays = _grid_layer(True, 2 * g, i, k, kw, rng)
         if ours is None or theirs is None:
             assert ours is None and theirs is None, kw
             both_refuse += 1
         else:
-            same += _grid_agrees("conv_transpose 1-D grid", ours, theirs, x, w, b, kw, True)
+            same += _grid_agrees("conv_transpose 1-D grid", ours, theirs, arrays, kw, True)
     assert same > 1700 and extension > 150 and both_refuse > 800, (same, extension, both_refuse)
 
 
