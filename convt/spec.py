@@ -179,14 +179,18 @@ def _check_mode(func: str, mode: str, n: Sequence[int], pads: Pairs, what: str) 
             )
 
 
-def _check_memory(func: str, shape: Sequence[int], what: str) -> None:
-    n = math.prod(shape)
-    need = n * 8
+def _check_memory(func: str, *parts: tuple[Sequence[int], str]) -> None:
+    """Refuse arrays that together would need more than the machine's memory (8 bytes an element: float64).
+
+    ``parts``: ``(shape, what)`` of the arrays a call holds at once (the padded input and the output, ...).
+    """
+    sizes = [(math.prod(shape), tuple(shape), what) for shape, what in parts]
+    need = 8 * sum(n for n, _, _ in sizes)
     if need > memory_limit_bytes():
+        listed = " and ".join(f"the {what} of shape {shape}" for _, shape, what in sizes)
         raise ConvError(
-            f"{func}: the {what} of shape {tuple(shape)} would need {need:.3g} bytes "
-            f"({n:.3g} elements), more than this machine's {memory_limit_bytes():.3g} bytes of "
-            f"memory; use smaller sizes, strides or padding"
+            f"{func}: {listed} would need {need:.3g} bytes ({need // 8:.3g} elements), more than this machine's "
+            f"{memory_limit_bytes():.3g} bytes of memory; use smaller sizes, strides or padding"
         )
 
 
@@ -264,8 +268,8 @@ def conv_spec(
     _check_mode(func, mode, i, pads, "padding")
     o = tuple(ar.conv_length(*a, lo, hi, dd) for a, (lo, hi), dd in zip(zip(i, k, s), pads, d))
     batch = x_shape[0] if batched else 1
-    _check_memory(func, (batch, in_ch, *(ii + max(lo, 0) + max(hi, 0) for ii, (lo, hi) in zip(i, pads))), "padded input")
-    _check_memory(func, (batch, out_ch, *o), "output")
+    _check_memory(func, ((batch, in_ch, *(ii + max(lo, 0) + max(hi, 0) for ii, (lo, hi) in zip(i, pads))), "padded input"),
+                  ((batch, out_ch, *o), "output"))
     return ConvSpec(False, in_ch, out_ch, g, i, k, s, d, pads, o, mode), batched
 
 
@@ -316,7 +320,8 @@ def conv_transpose_spec(
     o = tuple(ar.transpose_length(*a, cb, ce, dd) for a, (cb, ce), dd in zip(zip(i, k, s), crop, d))
     _check_mode(func, mode, o, crop, "crop")
     batch = x_shape[0] if batched else 1
-    _check_memory(func, (batch, out_ch, *o), "output")
-    if mode != "zeros":
-        _check_memory(func, (batch, out_ch, *(ar.full_length(*a) for a in zip(i, k, s, d))), "full result")
+    parts = [((batch, out_ch, *o), "output")]
+    if mode != "zeros":  # the uncropped result, folded into the output
+        parts.append(((batch, out_ch, *(ar.full_length(*a) for a in zip(i, k, s, d))), "full result"))
+    _check_memory(func, *parts)
     return ConvSpec(True, in_ch, out_ch, g, i, k, s, d, crop, o, mode), batched

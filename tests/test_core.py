@@ -164,6 +164,21 @@ def test_huge_stride_fails_fast():
     assert time.perf_counter() - t < 0.5
 
 
+def test_memory_check_counts_what_a_call_holds_together():
+    """The padded input and the output of a direct convolution (the output and the full result of a
+    transposed one with a padding mode) each fit in memory but not together: refused at validation."""
+    from convt.spec import memory_limit_bytes
+
+    m = memory_limit_bytes() // 8  # float64 elements that fit
+    conv_spec((1, 1, 3), (1, 1, 1), padding=[(m // 3, 0)])  # padded input and output: 2/3 together, accepted
+    with pytest.raises(convt.ConvError, match=r"the padded input of shape .* and the output of shape"):
+        conv_spec((1, 1, 3), (1, 1, 1), padding=[(m * 3 // 5, 0)])  # 3/5 each
+    s = m * 3 // 5  # a full result of 3/5 folded into an output of 3/5: refused; without the mode, accepted
+    with pytest.raises(convt.ConvError, match=r"the output of shape .* and the full result"):
+        conv_transpose_spec((1, 1, 2), (1, 1, 1), stride=s, padding=[(1, 0)], padding_mode="circular")
+    conv_transpose_spec((1, 1, 2), (1, 1, 1), stride=s, padding=[(1, 0)])
+
+
 def test_spec_memo_keeps_validation_exact():
     """The memo of validated arguments returns the same spec, and never skips a refusal."""
     a = conv_transpose_spec((2, 3, 5, 5), (3, 4, 3, 3), stride=2, padding=1, output_padding=1)
