@@ -79,17 +79,24 @@ def test_report_regenerates_from_json_and_keeps_the_discussion(quick, tmp_path):
     assert (quick / "study" / "curves.png").exists()
 
 
-@pytest.mark.parametrize("argv", [
-    ["study", "--variants", "convt4,nope"],
-    ["study", "--report", "no/such/results.json"],
+@pytest.mark.parametrize("argv, says", [
+    (["study", "--variants", "convt4,nope"], "unknown nope"),
+    (["study", "--report", "no/such/results.json"], "no results file"),
+    (["study", "--report", "{tmp}/bad.json"], "is not a results file (JSON"),
+    (["study", "--report", "{tmp}/empty.json"], "lacks config, runs"),
+    (["study", "--report", "{tmp}/list.json"], "lacks config, runs"),
 ])
-def test_bad_values_exit_2_with_one_line(argv, capsys, tmp_path):
-    assert main([*argv, "--out", str(tmp_path / "x")]) == 2
+def test_bad_values_exit_2_with_one_line(argv, says, capsys, tmp_path):
+    (tmp_path / "bad.json").write_text("not json")
+    (tmp_path / "empty.json").write_text("{}")
+    (tmp_path / "list.json").write_text("[1, 2]")
+    assert main([*(a.format(tmp=tmp_path) for a in argv), "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "error" in err
+    assert len(err.strip().splitlines()) == 1 and "error" in err and says in err
 
 
-@pytest.mark.parametrize("argv", [["study", "--seeds", "1,1"], ["study", "--epochs", "0"], ["study", "--seeds", "a"]])
+@pytest.mark.parametrize("argv", [["study", "--seeds", "1,1"], ["study", "--epochs", "0"], ["study", "--seeds", "a"],
+                                  ["study", "--seeds", "-1"], ["study", "--seeds", str(2**64)]])
 def test_bad_arguments_exit_2_with_one_line(argv, capsys):
     with pytest.raises(SystemExit) as e:
         main(argv)

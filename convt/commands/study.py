@@ -12,6 +12,10 @@ HELP = ("does transposed convolution upsample better? Train eight decoder varian
         "and write study.md")
 
 
+#: what a results file must hold for --report
+REPORT_KEYS = ("config", "runs", "params", "samples", "information", "overlap_1d")
+
+
 def _seeds(text: str) -> tuple[int, ...]:
     try:
         seeds = tuple(int(s) for s in text.split(","))
@@ -19,6 +23,8 @@ def _seeds(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"seeds must be comma-separated ints, got {text!r}") from None
     if not seeds or len(set(seeds)) != len(seeds):
         raise argparse.ArgumentTypeError(f"seeds must be distinct, got {text!r}")
+    if any(not 0 <= s < 2**32 for s in seeds):  # NumPy's and PyTorch's seeds alike
+        raise argparse.ArgumentTypeError(f"seeds must be ints from 0 to 2**32 - 1, got {text!r}")
     return seeds
 
 
@@ -57,7 +63,15 @@ def run(args: argparse.Namespace) -> int:
         path = Path(args.report)
         if not path.is_file():
             raise ValueError(f"--report: no results file at {path}")
-        md = write_report(json.loads(path.read_text()), out)
+        try:
+            results = json.loads(path.read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ValueError(f"--report: {path} is not a results file (JSON: {e})") from None
+        missing = [k for k in REPORT_KEYS if not isinstance(results, dict) or k not in results]
+        if missing:
+            raise ValueError(f"--report: {path} is not a study's results file: it lacks {', '.join(missing)} "
+                             f"(a results.json that `convt study` wrote has {', '.join(REPORT_KEYS)})")
+        md = write_report(results, out)
         print(f"wrote {md} and the figures under {out / 'study'}")
         return 0
 
