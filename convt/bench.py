@@ -460,6 +460,11 @@ def environment(threads: int | None = None, clock: str = "wall") -> str:
             + f"{env_s}; load average {load:.2f}")
 
 
+def _times(ratio: float) -> str:
+    """A ratio as ``1.23x``; ``n/a`` without a peer to compare with."""
+    return "n/a" if math.isnan(ratio) else f"{ratio:.2f}x"
+
+
 def format_table(results: Sequence[Result]) -> str:
     """The markdown table: medians (ms), ratio vs the faster peer, GFLOP/s, % of matmul, roofline, memory.
 
@@ -487,9 +492,11 @@ def format_table(results: Sequence[Result]) -> str:
         if not math.isnan(ceiling):
             ceilings.append(ceiling)
         row = [r.case.name, r.case.describe(), f"{c:.2f}", *(f"{r.median(p):.2f}" for p in peers),
-               f"{ratio:.2f}x", f"{gf:.0f}", f"{pct:.0f}%", f"{g:.2f}", f"{r.at_peak():.2f}", f"{ceiling:.2f}x",
+               _times(ratio), f"{gf:.0f}", f"{pct:.0f}%", f"{g:.2f}", f"{r.at_peak():.2f}", _times(ceiling),
                f"{r.peak_extra:.2f}"]
         lines.append("| " + " | ".join(row) + " |")
+    if not ratios:
+        lines += ["", "no ratios: neither PyTorch nor ONNX Runtime ran (--peers, or none installed)"]
     if ratios:
         gm = math.exp(sum(map(math.log, ratios)) / len(ratios))
         lines.append("")

@@ -73,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # pragma: no cover - e.g. `convt explain | head`
         return 0
+    except OSError as e:  # a file or folder that cannot be written or read
+        where = f": {e.filename}" if e.filename else ""
+        print(f"{args._prog}: error: {e.strerror or type(e).__name__}{where}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -568,6 +568,8 @@ def translate(source: str, target: str, *, input_size: Any, kernel_size: Any, st
     for name, conv in (("source", source), ("target", target)):
         if conv not in CONVENTIONS:
             raise ConvError(f"{func}: {name} must be one of {', '.join(CONVENTIONS)}, got {conv!r}")
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+        raise ConvError(f"{func}: groups must be a positive int, got {groups!r}")
     if groups != 1 and transposed and not {source, target} <= {"torch", "onnx"}:
         raise ConvError(f"{func}: groups={groups} is translated only between torch and onnx for a transposed "
                         f"convolution (TensorFlow, Keras and jax.lax.conv_transpose have no groups for it)")

@@ -47,6 +47,18 @@ def test_demo_prints_and_draws(tmp_path, capsys):
         "docs/gallery is stale: regenerate it with `convt demo --out docs/gallery`")
 
 
+def test_file_system_errors_are_one_line(tmp_path, capsys):
+    """A folder that cannot be made or a file that cannot be written: exit 2 and one line naming it, before
+    any work (the demo's examples are not printed first)."""
+    (tmp_path / "a-file").write_text("")
+    assert main(["demo", "--out", str(tmp_path / "a-file")]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and out.err.strip() == f"convt demo: error: File exists: {tmp_path / 'a-file'}"
+    assert main(["draw", "-o", str(tmp_path / "no" / "such" / "x.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("convt draw: error: No such file or directory") and len(err.strip().splitlines()) == 1
+
+
 def test_demo_without_figures(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["demo", "--no-figures"]) == 0

@@ -67,6 +67,9 @@ def test_refusals():
                   out_channels=3)
     with pytest.raises(convt.ConvError, match="target must be one of"):
         translate("torch", "caffe", input_size=4, kernel_size=3)
+    for groups in (0, -1, True, 1.0):  # once a division by zero for 0
+        with pytest.raises(convt.ConvError, match="groups must be a positive int"):
+            translate("torch", "onnx", input_size=4, kernel_size=3, groups=groups)
     with pytest.raises(convt.ConvError, match="valid sizes per axis"):
         translate("tensorflow", "torch", input_size=4, kernel_size=3, stride=2, padding="SAME", output_size=[9])
 

@@ -26,6 +26,8 @@ def run(args: argparse.Namespace) -> int:
     from convt import arithmetic as ar
     from convt.algorithms import zero_insertion
 
+    if not args.no_figures:  # the folder first: a bad --out fails before the examples are printed
+        Path(args.out).mkdir(parents=True, exist_ok=True)
     print("convt demo: the seed's worked examples, computed by convt\n")
 
     # 1. i' = 2, k' = 3, p' = 2: the transpose of a p = 0, s = 1 convolution
