@@ -65,3 +65,29 @@ def test_bad_input(func, args, kwargs, exc, fragment):
     if exc is convt.ConvError:
         assert isinstance(info.value, ValueError)
         assert str(info.value).startswith(func.__name__)
+
+
+def _compat_errors():
+    from convt.compat import keras as ck
+    from convt.compat import onnx as co
+    from convt.compat import tensorflow as ctf
+
+    x, w = np.ones((1, 1, 5)), np.ones((1, 1, 3))
+    xl, wl = np.ones((1, 5, 5, 2)), np.ones((3, 3, 2, 2))
+    return [  # found by fuzzing the adapters with values of the wrong kind
+        (co.conv_transpose, (x, w), dict(pads=1), TypeError, "onnx ConvTranspose: pads must be a list of ints"),
+        (co.conv, (x, w), dict(pads=np.array(1)), TypeError, "onnx Conv: pads must be a list of ints"),
+        (co.conv_transpose, (x, w), dict(output_shape=7.5), TypeError, "output_shape must be a list of ints"),
+        (co.conv_transpose, (x, w), dict(kernel_shape=2), convt.ConvError, "kernel_shape [2] is not compatible"),
+        (ctf.conv2d_transpose, (xl, wl, [1, 5, 5, 2], 1), dict(data_format=np.array([1, 2])), convt.ConvError,
+         "data_format must be 'NHWC' or 'NCHW'"),
+        (ck.conv_transpose, (xl, wl), dict(data_format=["channels_last"]), convt.ConvError, "data_format"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_bad_input_to_the_adapters(case):
+    func, args, kwargs, exc, fragment = _compat_errors()[case]
+    with pytest.raises(exc) as info:
+        func(*args, **kwargs)
+    assert fragment in str(info.value)

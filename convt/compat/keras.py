@@ -62,7 +62,7 @@ def conv_transpose(inputs: Any, kernel: Any, bias: Any = None, strides: Any = 1,
     func = "keras conv_transpose"
     if data_format is None:
         data_format = "channels_last"
-    if data_format not in ("channels_last", "channels_first"):
+    if not isinstance(data_format, str) or data_format not in ("channels_last", "channels_first"):
         raise ConvError(f"{func}: data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
     last = data_format == "channels_last"
     nd = np.ndim(inputs) - 2

@@ -22,6 +22,15 @@ from . import _rules
 __all__ = ["conv", "conv_transpose"]
 
 
+def _int_list(func: str, name: str, value: Any) -> list:
+    """An attribute ONNX defines as a list of ints (``pads``, ``output_shape``), as a list; else TypeError."""
+    if hasattr(value, "tolist") and getattr(value, "ndim", 0) == 1:
+        value = value.tolist()
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"{func}: {name} must be a list of ints, got {value!r}")
+    return list(value)
+
+
 def _common(func: str, X: Any, W: Any, kernel_shape: Any, pads: Any, strides: Any, dilations: Any,
             auto_pad: Any) -> tuple[np.ndarray, np.ndarray, int, tuple, tuple, Any, str]:
     x, w = np.asarray(X), np.asarray(W)
@@ -29,14 +38,14 @@ def _common(func: str, X: Any, W: Any, kernel_shape: Any, pads: Any, strides: An
     if nd < 1 or x.ndim != nd + 2:
         raise ConvError(f"{func}: X must be (N, C, *spatial) and W (*, *, *k) with the same rank, "
                         f"got X {x.shape} and W {w.shape}")
-    if kernel_shape is not None and tuple(per_axis("kernel_shape", kernel_shape, nd, func=func)) != w.shape[2:]:
-        raise ConvError(f"{func}: kernel_shape {list(kernel_shape)} is not compatible with W shape {w.shape}")
+    if kernel_shape is not None and (ks := per_axis("kernel_shape", kernel_shape, nd, func=func)) != w.shape[2:]:
+        raise ConvError(f"{func}: kernel_shape {list(ks)} is not compatible with W shape {w.shape}")
     s = per_axis("strides", 1 if strides is None else strides, nd, func=func, minimum=1)
     d = per_axis("dilations", 1 if dilations is None else dilations, nd, func=func, minimum=1)
     auto = _rules.onnx_auto_pad(auto_pad, func=func)
     pp = None
     if pads is not None:
-        flat = list(pads)
+        flat = _int_list(func, "pads", pads)
         if len(flat) != 2 * nd:
             raise ConvError(f"{func}: pads must hold {2 * nd} values (all begins, then all ends), got {flat!r}")
         pp = _rules.pairs("pads", list(zip(flat[:nd], flat[nd:], strict=False)), nd, func=func, nonnegative=True)
@@ -92,7 +101,7 @@ def conv_transpose(X: Any, W: Any, B: Any = None, *, auto_pad: str = "NOTSET", d
     op = per_axis("output_padding", 0 if output_padding is None else output_padding, nd, func=func, minimum=0)
     out = None
     if output_shape is not None:
-        if len(list(output_shape)) != nd:
+        if len(_int_list(func, "output_shape", output_shape)) != nd:
             raise ConvError(f"{func}: output_shape must hold the {nd} spatial sizes, got {list(output_shape)!r}")
         out = per_axis("output_shape", output_shape, nd, func=func)
         pp = None

@@ -36,7 +36,7 @@ _FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
 def _format(data_format: Any, nd: int, func: str) -> bool:
     """True for channels last."""
     last, first = _FORMATS[nd]
-    if data_format not in (last, first):
+    if not isinstance(data_format, str) or data_format not in (last, first):
         raise ConvError(f"{func}: data_format must be {last!r} or {first!r}, got {data_format!r}")
     return data_format == last
 
