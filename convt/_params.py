@@ -31,7 +31,8 @@ Padding = str | tuple[tuple[int, int], ...]
 
 def as_int(name: str, value: Any, *, func: str) -> int:
     """Return ``value`` as a Python int; bools, floats and others raise TypeError."""
-    if isinstance(value, bool) or (hasattr(value, "dtype") and value.dtype.kind == "b"):
+    dtype = getattr(value, "dtype", None)  # NumPy's or PyTorch's
+    if isinstance(value, bool) or (dtype is not None and (getattr(dtype, "kind", None) == "b" or str(dtype) == "torch.bool")):
         raise TypeError(f"{func}: {name} must be an int, got the bool {value!r}")
     try:
         return operator.index(value)

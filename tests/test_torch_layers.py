@@ -193,6 +193,19 @@ def test_constructor_errors(kw, match):
             cls(**args)
 
 
+def test_tensor_scalars_are_ints_and_bool_tensors_are_refused():
+    """A 0-d integer tensor is an int, as a NumPy integer is; a bool tensor is refused by name (once an
+    AttributeError: a torch dtype has no ``kind``; found by fuzzing the modules)."""
+    m = ct.Conv1d(4, 2, 2, groups=torch.tensor(2), padding=torch.tensor(1))
+    ref = ct.Conv1d(4, 2, 2, groups=2, padding=1)
+    ref.load_state_dict(m.state_dict())
+    x = torch.randn(1, 4, 5, dtype=torch.float64)
+    assert torch.equal(m.double()(x), ref.double()(x))
+    for cls in (ct.Conv2d, ct.ConvTranspose2d):
+        with pytest.raises(TypeError, match="padding must be an int, got the bool"):
+            cls(2, 2, 3, padding=torch.tensor(True))
+
+
 def test_forward_errors_are_the_numpy_operators():
     m = ct.ConvTranspose1d(2, 2, 3, stride=2, output_padding=2)
     with pytest.raises(convt.ConvError, match="output_padding must satisfy 0 <= output_padding < max"):
