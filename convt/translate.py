@@ -21,7 +21,7 @@ from itertools import product
 from typing import Any
 
 from . import arithmetic as ar
-from .compat import CONVENTIONS, layer_spec
+from .compat import CONVENTIONS, DEFAULT_PADDING, layer_spec
 from .errors import ConvError
 from .spec import ConvSpec, conv_spec
 
@@ -507,7 +507,7 @@ def _code_direct(target: str, spec: ConvSpec, kw: dict[str, Any], pre: Pairs | N
     return "\n".join(lines) + "\n", params
 
 
-def translate(source: str, target: str, *, input_size: Any, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+def translate(source: str, target: str, *, input_size: Any, kernel_size: Any, stride: Any = 1, padding: Any = None,
               output_padding: Any = None, dilation: Any = 1, output_size: Any = None,
               use_consistent_padding: bool = False, transpose_kernel: bool = False, in_channels: int = 1,
               out_channels: int = 1, groups: int = 1, transposed: bool = True,
@@ -568,6 +568,10 @@ def translate(source: str, target: str, *, input_size: Any, kernel_size: Any, st
     for name, conv in (("source", source), ("target", target)):
         if conv not in CONVENTIONS:
             raise ConvError(f"{func}: {name} must be one of {', '.join(CONVENTIONS)}, got {conv!r}")
+    if padding is None:
+        padding = DEFAULT_PADDING[source]
+    if not (isinstance(transposed, bool) or type(transposed).__name__ == "bool_"):  # NumPy's bool too
+        raise TypeError(f"{func}: transposed must be a bool, got {transposed!r}")
     if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
         raise ConvError(f"{func}: groups must be a positive int, got {groups!r}")
     if groups != 1 and transposed and not {source, target} <= {"torch", "onnx"}:

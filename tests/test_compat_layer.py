@@ -52,6 +52,24 @@ def torch_crop(i, k, s, d=1, p=0, op=0, output_size=None):
     raise AssertionError("no crop matches PyTorch's result")
 
 
+@pytest.mark.parametrize("transposed", [True, False])
+def test_default_padding_is_each_frameworks_default(transposed, capsys):
+    """``padding`` left out means the framework's default (it meant 0, which only PyTorch takes): the same
+    spec as that default given, in layer_spec and translate, and what the command line assumes."""
+    from convt.cli import main
+    from convt.translate import translate
+
+    explicit = {"torch": 0, "tensorflow": "SAME", "keras": "valid", "onnx": ((0, 0),), "jax": "SAME"}
+    for conv, pad in explicit.items():
+        kw = dict(transposed=transposed, input_size=5, kernel_size=3, stride=2)
+        spec = layer_spec(conv, **kw)
+        assert spec == layer_spec(conv, padding=pad, **kw), conv
+        assert translate(conv, "torch", **kw).spec == spec
+        assert main(["explain", "--convention", conv, "--input", "5", "--kernel", "3", "--stride", "2",
+                     *([] if transposed else ["--conv"])]) == 0
+        assert f"-> output [{spec.output_size[0]}]" in capsys.readouterr().out, conv
+
+
 def test_vector01_torch_puts_the_extra_at_the_start():
     assert torch_crop(4, 3, 2, p=1, op=1) == (8, (1, 0))
     assert torch_crop(4, 3, 2, p=1, output_size=[8]) == (8, (1, 0))

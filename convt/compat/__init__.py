@@ -16,9 +16,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ._layer import CONVENTIONS, layer_spec
+from ._layer import CONVENTIONS, DEFAULT_PADDING, layer_spec
 
-__all__ = ["CONVENTIONS", "jax", "keras", "layer_spec", "onnx", "tensorflow"]
+__all__ = ["CONVENTIONS", "DEFAULT_PADDING", "jax", "keras", "layer_spec", "onnx", "tensorflow"]
 
 _SUBMODULES = ("tensorflow", "keras", "onnx", "jax")
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .._params import per_axis
 from ..errors import ConvError
 from ..spec import ConvSpec, conv_spec, conv_transpose_spec
 from . import _rules
 
 CONVENTIONS = ("torch", "tensorflow", "keras", "onnx", "jax")
+#: ``padding=None``: each framework's default
+DEFAULT_PADDING = {"torch": 0, "tensorflow": "SAME", "keras": "valid", "onnx": "NOTSET", "jax": "SAME"}
 
 
 def _word_or_pairs(convention: str, padding: Any, nd: int, words: dict[str, str], *, func: str) -> Any:
@@ -26,7 +30,7 @@ def _word_or_pairs(convention: str, padding: Any, nd: int, words: dict[str, str]
 
 
 def layer_spec(convention: str, *, transposed: bool, input_size: Any, kernel_size: Any, stride: Any = 1,
-               padding: Any = 0, output_padding: Any = None, dilation: Any = 1, output_size: Any = None,
+               padding: Any = None, output_padding: Any = None, dilation: Any = 1, output_size: Any = None,
                use_consistent_padding: bool = False) -> ConvSpec:
     """The canonical spec (1 channel, groups 1) of a layer given in a framework's own terms.
 
@@ -38,7 +42,10 @@ def layer_spec(convention: str, *, transposed: bool, input_size: Any, kernel_siz
     input_size, kernel_size, stride, dilation : int or sequence of int
         Spatial sizes, one int per axis (or one int for every axis).
     padding
-        In the framework's terms (words in any case):
+        In the framework's terms (words in any case); ``None`` (the default)
+        is the framework's default: 0 for torch, no pads (NOTSET) for onnx,
+        "SAME" for tensorflow (``tf.nn.conv*_transpose``'s default) and jax
+        (as ``convt explain``), "valid" for keras.
 
         - torch: an int, one int or ``(lo, hi)`` pair per axis, or a word of
           :func:`convt.conv` / :func:`convt.conv_transpose` (convt's extensions).
@@ -98,6 +105,10 @@ def layer_spec(convention: str, *, transposed: bool, input_size: Any, kernel_siz
     func = "layer_spec"
     if convention not in CONVENTIONS:
         raise ConvError(f"{func}: convention must be one of {', '.join(CONVENTIONS)}, got {convention!r}")
+    if not isinstance(transposed, (bool, np.bool_)):
+        raise TypeError(f"{func}: transposed must be a bool, got {transposed!r}")
+    if padding is None:
+        padding = DEFAULT_PADDING[convention]
     i = input_size if isinstance(input_size, (list, tuple)) else [input_size]
     nd = len(i)
     if nd < 1:
