@@ -704,7 +704,7 @@ def conv_input_sizes(output_size, kernel_size, *, stride=1, padding=0, dilation=
         else:
             lo, hi = pad[a]  # type: ignore[index]
             r = conv_input_range(oo, kk, ss, lo, hi, dd)
-        if len(r) == 0:
+        if not r:  # (bool, not len: a range may be longer than an index can be)
             raise ConvError(
                 f"{func}: no input size gives output size {oo} on axis {a} (kernel {kk}, "
                 f"stride {ss}, padding {pad if isinstance(pad, str) else pad[a]}, dilation {dd})"

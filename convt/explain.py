@@ -88,11 +88,15 @@ def _few(values, fmt=str) -> str:
     >>> _few(range(3, 6)), _few(range(10, 10**9))
     ('3, 4, 5', '10, 11, 12, 13, ..., 999999998, 999999999 (999999990 values)')
     """
-    n = len(values)
+    if isinstance(values, range):  # its ends by arithmetic (len() stops at sys.maxsize)
+        n = max(0, -(-(values.stop - values.start) // values.step))
+        at = lambda j: values.start + j * values.step
+    else:
+        n, at = len(values), values.__getitem__
     if n <= SHOWN:
-        return ", ".join(fmt(v) for v in values)
-    return (", ".join(fmt(values[j]) for j in range(4)) + ", ..., "
-            + ", ".join(fmt(values[j]) for j in range(n - 2, n)) + f" ({n} values)")
+        return ", ".join(fmt(at(j)) for j in range(n))
+    return (", ".join(fmt(at(j)) for j in range(4)) + ", ..., "
+            + ", ".join(fmt(at(j)) for j in range(n - 2, n)) + f" ({n} values)")
 
 
 def _picks(transposed: bool, i: int, k: int, s: int, d: int, nominal: tuple[int, int], same: bool,

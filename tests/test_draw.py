@@ -191,6 +191,15 @@ def test_too_large_to_draw_is_refused_at_once(tmp_path, capsys, argv, cells):
     assert main(["draw", "-o", str(tmp_path / "big.html"), *argv]) == 0  # the explorer page is settings only
 
 
+def test_a_huge_stride_with_a_small_picture_is_drawn(tmp_path, capsys):
+    """One input element and a stride of 10**9: three output cells, drawn; the overlap note names the phases
+    instead of listing 10**9 of them (once an OverflowError in phase_overlap)."""
+    for ext in ("svg", "png", "gif"):
+        assert main(["draw", "-o", str(tmp_path / f"a.{ext}"), "--input", "1", "--kernel", "3", "--stride",
+                     "1000000000"]) == 0
+    assert "taps per phase [1000000000 phases]" in (tmp_path / "a.svg").read_text()
+
+
 @pytest.mark.parametrize(("convention", "padding"), [("torch", "1"), ("tensorflow", "SAME"), ("keras", "same"),
                                                      ("onnx", "SAME_LOWER"), ("jax", "VALID")])
 def test_every_convention_is_drawn(tmp_path, convention, padding):

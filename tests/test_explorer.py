@@ -144,7 +144,8 @@ def test_changing_a_control_redraws(page):
 
 @pytest.mark.parametrize("st, drawn", [({"input": "3", "stride": "1000000"}, False),
                                        ({"input": "40,40", "stride": "2"}, False),
-                                       ({"input": "16,16", "stride": "2"}, True)])
+                                       ({"input": "16,16", "stride": "2"}, True),
+                                       ({"input": "1", "stride": "1000000000"}, True)])
 def test_too_large_to_draw_keeps_the_arithmetic(page, st, drawn):
     """The page draws what `convt draw` draws: a huge setting gets its sizes, formulas and calls at once and
     a note instead of millions of cells, with convt.draw's limits."""
@@ -154,6 +155,8 @@ def test_too_large_to_draw_keeps_the_arithmetic(page, st, drawn):
     note = page.inner_text("#draw-note")
     if drawn:
         assert note == "" and page.inner_html("#gather") != ""
+        if st["stride"] == "1000000000":  # drawn (3 cells), its phases not listed one by one
+            assert "UNEVEN (taps per phase [1000000000 phases])" in page.inner_text("#overlap-note")
     else:
         assert "too large to draw legibly" in note and page.inner_html("#gather") == ""
         assert f"at most {AXIS_LIMIT}" in note and f"at most {MATRIX_LIMIT}" in note

@@ -47,7 +47,7 @@ def tf_transpose_crops(i: Sequence[int], k: Sequence[int], s: Sequence[int], d: 
         output = [ar.tf_transpose_default_output(*a, p) for a, p in zip(zip(i, k, s, d, strict=False), per, strict=False)]
     ranges = [ar.tf_transpose_output_range(*a, p) for a, p in zip(zip(i, k, s, d, strict=False), per, strict=False)]
     if any(o not in r for o, r in zip(output, ranges, strict=False)):
-        valid = ", ".join(f"{r.start}..{r.stop - 1}" if len(r) else "none" for r in ranges)
+        valid = ", ".join(f"{r.start}..{r.stop - 1}" if r else "none" for r in ranges)
         raise ConvError(
             f"{func}: output_shape (spatial) {list(output)} is not valid for an input of {list(i)} "
             f"(kernel {list(k)}, strides {list(s)}, dilations {list(d)}, padding {padding!r}): "

@@ -301,8 +301,10 @@ def overlap_panel(sc: Scene, m: Model, x0: float, y0: float) -> tuple[float, flo
                                     sp.dilation[a]) for a in range(2)]
         what = f"INPUT ({_dims(sp.input_size, nd)}): windows reading each position"
     grid = np.outer(counts[0], counts[1])
-    phases = [ar.phase_overlap(sp.kernel_size[a], sp.stride[a], sp.dilation[a]) for a in range(2)]
-    uneven = any(min(p) != max(p) for p in phases)
+    # taps per output phase, listed up to 16 phases (a stride of 10**9 has 10**9)
+    phases = [list(ar.phase_overlap(sp.kernel_size[a], sp.stride[a], sp.dilation[a])) if sp.stride[a] <= 16
+              else f"{sp.stride[a]} phases" for a in range(2)]
+    uneven = not all(ar.phase_overlap_even(sp.kernel_size[a], sp.stride[a], sp.dilation[a]) for a in range(2))
     top = max(int(grid.max()), 1)
     cs = _cell_size(*grid.shape)
     sc.text(x0, y0 + 24, what, size=9, fill="#555", anchor="start")
@@ -314,9 +316,9 @@ def overlap_panel(sc: Scene, m: Model, x0: float, y0: float) -> tuple[float, flo
 
     gw, gh = _grid(sc, x0, y0 + 36, list(range(grid.shape[0])), list(range(grid.shape[1])), cs, cell)
     risk = "checkerboard risk" if sp.transposed else "its transpose (the gradient) has checkerboard risk"
-    msg = (f"UNEVEN (taps per phase {[list(p) for p in phases[-nd:]]}): {risk}; "
-           "use a kernel divisible by the stride" if uneven else
-           f"even overlap (taps per phase {[list(p) for p in phases[-nd:]]})")
+    per_phase = "[" + ", ".join(map(str, phases[-nd:])) + "]"
+    msg = (f"UNEVEN (taps per phase {per_phase}): {risk}; use a kernel divisible by the stride" if uneven else
+           f"even overlap (taps per phase {per_phase})")
     sc.text(x0, y0 + 36 + gh + 12, msg, size=10, fill="#b00020" if uneven else "#2e7d32", anchor="start")
     return max(gw, len(msg) * 6.2), 36 + gh + 20
 
