@@ -70,6 +70,15 @@ def test_default_padding_is_each_frameworks_default(transposed, capsys):
         assert f"-> output [{spec.output_size[0]}]" in capsys.readouterr().out, conv
 
 
+def test_tensorflow_explicit_padding_is_never_negative():
+    """TensorFlow refuses negative explicit paddings, direct or transposed (the direct case was taken; found
+    by comparing the explorer page with layer_spec over random settings, whose rule was already right)."""
+    for transposed in (True, False):
+        with pytest.raises(convt.ConvError, match="must not contain negative values"):
+            layer_spec("tensorflow", transposed=transposed, input_size=6, kernel_size=1, stride=3, padding=[(-1, 0)])
+    assert layer_spec("jax", transposed=False, input_size=6, kernel_size=1, stride=3, padding=[(-1, 0)]).pads == ((-1, 0),)
+
+
 def test_vector01_torch_puts_the_extra_at_the_start():
     assert torch_crop(4, 3, 2, p=1, op=1) == (8, (1, 0))
     assert torch_crop(4, 3, 2, p=1, output_size=[8]) == (8, (1, 0))

@@ -149,6 +149,8 @@ def layer_spec(convention: str, *, transposed: bool, input_size: Any, kernel_siz
             pad = _word_or_pairs(convention, padding, 0, {"VALID": "valid", "SAME": "same"}, func=func)
         else:
             pad = _word_or_pairs(convention, padding, nd, {"VALID": "valid", "SAME": "same"}, func=func)
+            if convention == "tensorflow" and not isinstance(pad, str):  # TF refuses negative explicit paddings
+                pad = _rules.pairs("padding", pad, nd, func=func, nonnegative=True)
         return conv_spec(*shapes, stride=s, padding=pad, dilation=d, func=func)[0]
 
     if convention == "tensorflow":
