@@ -107,6 +107,33 @@ def test_direct_grid_every_convention(page):
     assert _compare(page, grid) > 1000
 
 
+def random_grid(n: int, seed: int = 0):
+    """Random settings over wider ranges than the grids: negative pads, words in the wrong case, per-axis
+    values, output_padding and output_size for every convention (found the TensorFlow negative-pads rule)."""
+    import random
+
+    r = random.Random(seed)
+    pads = {"torch": ["", "0", "1", "3", "-1", "2:0", "0:1", "-1:2", "same", "valid", "same_lower", "1,2"],
+            "tensorflow": ["", "SAME", "VALID", "1:0", "0:2", "1", "-1:0", "same"],
+            "keras": ["", "same", "valid", "SAME", "1"],
+            "onnx": ["", "SAME_UPPER", "SAME_LOWER", "VALID", "NOTSET", "1:0", "2:1", "same", "-1:0"],
+            "jax": ["", "SAME", "VALID", "1:2", "0:0", "-1:-1", "-2:3", "SAME_LOWER"]}
+
+    def ints(lo, hi, nd):
+        return ",".join(str(r.randint(lo, hi)) for _ in range(nd)) if r.random() < 0.5 else str(r.randint(lo, hi))
+
+    for _ in range(n):
+        conv, nd, transposed = r.choice(list(pads)), r.choice([1, 2]), r.random() < 0.7
+        yield {"input": ints(1, 7, nd), "kernel": ints(1, 5, nd), "stride": ints(1, 4, nd), "dilation": ints(1, 3, nd),
+               "padding": r.choice(pads[conv]), "transposed": transposed, "convention": conv,
+               "output_padding": r.choice(["", "", "0", "1", "2", "3", "1,0"] if transposed else ["", "", "1"]),
+               "output_size": r.choice(["", "", "", "5", "8", "9", "12", "7,8"] if transposed else ["", "", "5"])}
+
+
+def test_random_settings_match_python(page):
+    assert _compare(page, random_grid(3000)) == 3000
+
+
 def test_page_shows_python_sizes_through_the_controls(page):
     """Type into the controls and read the size the page displays."""
     for st in list(torch_grid())[::37]:
