@@ -216,6 +216,8 @@ def test_forward_errors_are_the_numpy_operators():
         ct.conv_transpose(torch.ones(1, 1, 2, 2, 2, 2), torch.ones(1, 1, 1, 1, 1, 1))
     with pytest.raises(TypeError, match=r"must be a torch\.Tensor"):
         ct.conv(np.ones((1, 2, 4)), torch.ones(2, 2, 3))
+    with pytest.raises(TypeError, match=r"x has dtype torch\.bool"):  # as the NumPy operators refuse bool arrays
+        ct.conv_transpose(torch.ones(1, 2, 4, dtype=torch.bool), torch.ones(2, 2, 3))
 
 
 class _AutoEncoder(torch.nn.Module):

@@ -53,6 +53,9 @@ def _check_tensors(func: str, x: Any, weight: Any, bias: Any) -> None:
     for name, t in (("x", x), ("weight", weight), ("bias", bias)):
         if t is not None and not isinstance(t, torch.Tensor):
             raise TypeError(f"convt.torch.{func}: {name} must be a torch.Tensor, got {type(t).__name__}")
+        if t is not None and t.dtype == torch.bool:  # as the NumPy operators (PyTorch's kernels have none)
+            raise TypeError(f"convt.torch.{func}: {name} has dtype torch.bool; use a floating, complex or integer "
+                            "tensor")
 
 
 def _check_bias(func: str, bias: torch.Tensor | None, spec: ConvSpec) -> None:
