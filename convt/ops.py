@@ -22,6 +22,8 @@ def prepare_arrays(func: str, *arrays: Any) -> tuple[list[np.ndarray | None], np
     out: list[np.ndarray | None] = []
     for name, a in zip(("x", "weight", "bias", "grad_output"), arrays):
         if a is None:
+            if name != "bias":  # the only optional one
+                raise TypeError(f"{func}: {name} must be an array, got None")
             out.append(None)
             continue
         arr = np.asarray(a)
