@@ -131,6 +131,9 @@ def memory_limit_bytes() -> int:
 
 
 def _shapes(func: str, x_shape: Sequence[int], w_shape: Sequence[int]) -> tuple[int, bool]:
+    for name, shape in (("input", x_shape), ("weight", w_shape)):
+        for a, v in enumerate(shape):
+            as_int(f"{name} shape[{a}]", v, func=func)  # a float size (5.0) gave float output sizes
     if len(w_shape) < 3:
         raise ConvError(
             f"{func}: weight must have at least 3 dimensions (channels, channels, *kernel), "

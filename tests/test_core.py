@@ -179,6 +179,15 @@ def test_memory_check_counts_what_a_call_holds_together():
     conv_transpose_spec((1, 1, 2), (1, 1, 1), stride=s, padding=[(1, 0)])
 
 
+def test_spec_shapes_are_ints():
+    """The spec functions take shapes of ints (a float size once gave float output sizes)."""
+    with pytest.raises(TypeError, match=r"input shape\[2\] must be an int, got float 5.0"):
+        conv_transpose_spec((1, 2, 5.0), (2, 2, 3))
+    with pytest.raises(TypeError, match=r"weight shape\[2\] must be an int, got float 3.5"):
+        conv_spec((1, 2, 5), (2, 2, 3.5))
+    assert conv_spec((np.int64(1), 2, 5), [2, 2, 3])[0].output_size == (3,)
+
+
 def test_spec_memo_keeps_validation_exact():
     """The memo of validated arguments returns the same spec, and never skips a refusal."""
     a = conv_transpose_spec((2, 3, 5, 5), (3, 4, 3, 3), stride=2, padding=1, output_padding=1)
