@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import arithmetic as ar
-from .spec import ConvSpec
+from .spec import ConvSpec, require_spec
 
 __all__ = ["AxisExplanation", "Explanation", "explain", "picture", "render_text"]
 
@@ -166,6 +166,9 @@ def explain(spec: ConvSpec, *, convention: str = "torch", nominal: ConvSpec | No
     >>> ax.output, ax.equivalent, ax.overlap, ax.uneven
     (6, EquivalentDirect(stretched=5, pad_lo=1, pad_hi=2, output=6), (1, 2, 1, 2, 1, 1), True)
     """
+    require_spec("explain", spec)
+    if nominal is not None:
+        require_spec("explain", nominal, "nominal")
     nominal = nominal or spec
     axes = []
     for a in range(spec.nd):

@@ -22,7 +22,7 @@ from . import arithmetic as ar
 from ._params import as_int, parse_mode, parse_padding, per_axis
 from .errors import ConvError
 
-__all__ = ["ConvSpec", "conv_spec", "conv_transpose_spec", "memory_limit_bytes"]
+__all__ = ["ConvSpec", "conv_spec", "conv_transpose_spec", "memory_limit_bytes", "require_spec"]
 
 Pairs = tuple[tuple[int, int], ...]
 
@@ -128,6 +128,13 @@ def memory_limit_bytes() -> int:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
         return 1 << 36
+
+
+def require_spec(func: str, spec: Any, name: str = "spec") -> None:
+    """TypeError unless ``spec`` is a :class:`ConvSpec` (what the operators' spec functions and layer_spec make)."""
+    if not isinstance(spec, ConvSpec):
+        raise TypeError(f"{func}: {name} must be a ConvSpec (from convt.spec.conv_transpose_spec, conv_spec or "
+                        f"convt.compat.layer_spec), got {type(spec).__name__}")
 
 
 def _shapes(func: str, x_shape: Sequence[int], w_shape: Sequence[int]) -> tuple[int, bool]:

@@ -191,6 +191,16 @@ def test_too_large_to_draw_is_refused_at_once(tmp_path, capsys, argv, cells):
     assert main(["draw", "-o", str(tmp_path / "big.html"), *argv]) == 0  # the explorer page is settings only
 
 
+def test_a_spec_is_required(tmp_path):
+    """draw, draw_side_by_side and explain take a ConvSpec; anything else is a TypeError naming it."""
+    from convt.explain import explain
+
+    for call in (lambda: draw((1, 2), tmp_path / "a.png"), lambda: draw_side_by_side([(None, "a")], tmp_path / "b.png"),
+                 lambda: explain((1, 2))):
+        with pytest.raises(TypeError, match="must be a ConvSpec"):
+            call()
+
+
 def test_a_huge_stride_with_a_small_picture_is_drawn(tmp_path, capsys):
     """One input element and a stride of 10**9: three output cells, drawn; the overlap note names the phases
     instead of listing 10**9 of them (once an OverflowError in phase_overlap)."""

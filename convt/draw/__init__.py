@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .. import arithmetic as ar
 from ..errors import ConvError
-from ..spec import ConvSpec
+from ..spec import ConvSpec, require_spec
 
 __all__ = ["AXIS_LIMIT", "FORMATS", "MATRIX_LIMIT", "draw", "draw_side_by_side"]
 
@@ -56,6 +56,7 @@ def draw(spec: ConvSpec, path: str | os.PathLike[str], *, convention: str = "tor
     >>> out.read_text().startswith("<svg")
     True
     """
+    require_spec("draw", spec)
     p = Path(path)
     ext = p.suffix.lower()
     if ext not in FORMATS:
@@ -138,6 +139,8 @@ def draw_side_by_side(panels: list[tuple[ConvSpec, str]], path: str | os.PathLik
     p = Path(path)
     if p.suffix.lower() != ".png":
         raise ConvError(f"draw_side_by_side: writes a .png file, got {str(path)!r}")
+    for spec, _ in panels:
+        require_spec("draw_side_by_side", spec)
     images = [static_scene(build_model(spec, name)).to_image() for spec, name in panels]
     gap = 20 * (len(images) - 1)
     if vertical:
