@@ -85,10 +85,17 @@ def _compat_errors():
         (ctf.conv2d_transpose, (xl, wl, [1, 5, 5, 2], 1), dict(data_format=np.array([1, 2])), convt.ConvError,
          "data_format must be 'NHWC' or 'NCHW'"),
         (ck.conv_transpose, (xl, wl), dict(data_format=["channels_last"]), convt.ConvError, "data_format"),
+        # ONNX's own names: B and group (they were reported as bias and groups)
+        (co.conv_transpose, (np.ones((1, 2, 5)), np.ones((2, 4, 3)), np.ones(3)), {}, convt.ConvError,
+         "onnx ConvTranspose: B must have shape (M,) = (4,)"),
+        (co.conv, (np.ones((1, 4, 5)), np.ones((3, 2, 3))), dict(group=2), convt.ConvError,
+         "onnx Conv: group=2 must be a positive divisor of the 4 input channels of X and of the 3 filters of W"),
+        (co.conv_transpose, (np.ones((1, 2, 5)), np.ones((2, 4, 3))), dict(group=True), TypeError,
+         "onnx ConvTranspose: group must be an int"),
     ]
 
 
-@pytest.mark.parametrize("case", range(6))
+@pytest.mark.parametrize("case", range(9))
 def test_bad_input_to_the_adapters(case):
     func, args, kwargs, exc, fragment = _compat_errors()[case]
     with pytest.raises(exc) as info:

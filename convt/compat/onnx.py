@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from .._params import per_axis
+from .._params import as_int, per_axis
 from ..errors import ConvError
 from . import _rules
 
@@ -29,6 +29,19 @@ def _int_list(func: str, name: str, value: Any) -> list:
     if not isinstance(value, (list, tuple)):
         raise TypeError(f"{func}: {name} must be a list of ints, got {value!r}")
     return list(value)
+
+
+def _b_and_group(func: str, x: np.ndarray, w: np.ndarray, B: Any, group: Any, transposed: bool) -> int:
+    """ONNX's ``group`` and ``B`` checked in ONNX's names (M output channels, C input channels)."""
+    g = as_int("group", group, func=func)
+    c = x.shape[1]
+    if g < 1 or c % g or (not transposed and w.shape[0] % g):
+        raise ConvError(f"{func}: group={g} must be a positive divisor of the {c} input channels of X"
+                        + ("" if transposed else f" and of the {w.shape[0]} filters of W") + f" (X {x.shape}, W {w.shape})")
+    m = w.shape[1] * g if transposed else w.shape[0]
+    if B is not None and np.shape(B) != (m,):
+        raise ConvError(f"{func}: B must have shape (M,) = ({m},), one per output channel, got {np.shape(B)}")
+    return g
 
 
 def _common(func: str, X: Any, W: Any, kernel_shape: Any, pads: Any, strides: Any, dilations: Any,
@@ -106,6 +119,7 @@ def conv_transpose(X: Any, W: Any, B: Any = None, *, auto_pad: str = "NOTSET", d
         out = per_axis("output_shape", output_shape, nd, func=func)
         pp = None
     crops = _rules.onnx_transpose_crops(x.shape[2:], w.shape[2:], s, d, auto, pp, op, out, func=func)
+    group = _b_and_group(func, x, w, B, group, True)
     return ops.conv_transpose(x, w, B, stride=s, padding=crops, dilation=d, groups=group)
 
 
@@ -146,4 +160,5 @@ def conv(X: Any, W: Any, B: Any = None, *, auto_pad: str = "NOTSET", dilations: 
         raise ConvError(f"{func}: ONNX Runtime does not support dilations {list(d)} with auto_pad={auto_pad!r}; "
                         f"use dilations of 1 or explicit pads")
     pad = {"same_upper": "same", "same_lower": "same_lower", "valid": "valid"}.get(auto, pp or 0)
+    group = _b_and_group(func, x, w, B, group, False)
     return ops.conv(x, w, B, stride=s, padding=pad, dilation=d, groups=group)
