@@ -142,8 +142,6 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, layout: str | N
             sizes[axis + 1] = piece[1] - piece[0]
             store = workspace("gemm.acc", (math.prod(sizes) * max_count,), cols.dtype)  # every phase's buffer
             for dst, counts, entries in phases:
-                if not entries:
-                    continue
                 srcs = [(cols[(slice(None), tap, *part, *src)], buf, full) for tap, src, buf, full in entries]
                 if len(srcs) == 1 and srcs[0][2]:  # one tap feeds the whole phase: write it straight
                     ov[(*lead, *dst)] = srcs[0][0]

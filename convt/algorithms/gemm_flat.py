@@ -53,7 +53,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     tiles = batch_tiles(n, per_image, at_least=_threads.num_threads(), multiply_adds=spec.multiply_adds(n))
     dtype = np.result_type(x, w)
     kernels = phase_kernels(tap_major(w, groups), [taps for _, _, taps, _ in phases], "gemm_flat.w", taps_outer=False)
-    kernels = [None if k is None else k.reshape(groups, cg, -1).transpose(0, 2, 1) for k in kernels]  # (G, T_r*Mg, Cg)
+    kernels = [k.reshape(groups, cg, -1).transpose(0, 2, 1) for k in kernels]  # (G, T_r*Mg, Cg): every phase has taps
     empty_phase = not axis_phases(spec)[1]  # some output phase has no tap: zeros
     out = result((n, groups, mg, *spec.output_size), dtype, zeros=empty_phase)
 
@@ -65,8 +65,6 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
         ov = out[n0:n1].transpose(1, 2, 0, *range(3, 3 + spec.nd))  # (G, Mg, nb, *o) view
         slab = mg * (length + tail)
         for (dst, counts, taps, shifts), k in zip(phases, kernels):
-            if k is None:
-                continue
             acc = store[:groups * slab].reshape(groups, mg, -1)[..., :length]  # the running sum, slab 0
             for j0 in range(0, len(taps), TAPS_PER_PRODUCT):  # each product into the slabs after it
                 j1 = min(j0 + TAPS_PER_PRODUCT, len(taps))

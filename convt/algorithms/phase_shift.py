@@ -81,8 +81,6 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
         tmp = workspace("phase_shift.tmp", (groups, mg, length), dtype)
         ov = out[n0:n1].transpose(1, 2, 0, *range(3, 3 + spec.nd))  # (G, Mg, nb, *o) view
         for dst, counts, taps, shifts in phases:
-            if not taps:
-                continue
             for u, (tap, sh) in enumerate(zip(taps, shifts)):
                 np.matmul(wt[tap], flat[..., sh:sh + length], out=acc if u == 0 else tmp)
                 if u:

@@ -69,7 +69,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     dtype = np.result_type(x, w)
     kernels = phase_kernels(tap_major(w, groups), [taps for _, _, taps, _ in phases], "subpixel.w", taps_outer=True)
     # per phase (G, Mg, T_r*Cg), a transposed view
-    subkernels = [None if k is None else k.reshape(groups, -1, mg).transpose(0, 2, 1) for k in kernels]
+    subkernels = [k.reshape(groups, -1, mg).transpose(0, 2, 1) for k in kernels]  # every phase has taps
     empty_phase = not axis_phases(spec)[1]  # some output phase has no tap: zeros
     out = result((n, groups, mg, *spec.output_size), dtype, zeros=empty_phase)
     def tile(nr: tuple[int, int]) -> None:
@@ -78,8 +78,6 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
         xp = channel_major(x[n0:n1], groups, pads, "subpixel.x")
         ov = out[n0:n1].transpose(1, 2, 0, *range(3, 3 + spec.nd))  # (G, Mg, nb, *o) view
         for (dst, counts, _, windows), sub in zip(phases, subkernels):
-            if sub is None:
-                continue
             cols = workspace("subpixel.cols", (groups, len(windows), cg, nb, *counts), x.dtype)
             gather_windows(xp, windows, cols)
             cols = cols.reshape(groups, len(windows) * cg, -1)
