@@ -24,6 +24,7 @@ PyTorch, ONNX Runtime and JAX are imported only here, only when present.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import itertools
 import math
@@ -66,6 +67,14 @@ class Case:
     def flops(self) -> int:
         """Multiply-adds x 2 of the product: every input pixel times every tap and channel pair."""
         return 2 * math.prod(self.x_shape) * self.out_channels * self.kernel ** self.nd
+
+    def with_batch(self, n: int) -> Case:
+        """The same layer on a batch of ``n`` (``convt bench --batch``: e.g. 1, single-image inference).
+
+        >>> CASES[2].with_batch(1).describe()
+        '1x512x4x4 -> 256, k4 s2 p1 op0'
+        """
+        return dataclasses.replace(self, x_shape=(n, *self.x_shape[1:]))
 
     def describe(self) -> str:
         sp = "x".join(map(str, self.x_shape))

@@ -319,6 +319,7 @@ def test_bench_lists_the_twelve_cases(capsys):
     (["bench", "--cases", "nope"], "unknown case"),
     (["bench", "--peers", "mxnet"], "unknown peer"),
     (["bench", "--samples", "0"], "--samples"),
+    (["bench", "--batch", "0"], "--batch"),
 ])
 def test_bench_bad_arguments_exit_2(argv, word, capsys):
     from convt.cli import main
@@ -344,6 +345,19 @@ def test_bench_suite_times_convt_and_the_floor(monkeypatch):
     for mode in ("conv", "grad", "conv_grad"):
         (r,) = bench.run_suite([case], mode=mode, samples=1, peers=(), progress=False, pause=0, clock="cpu")
         assert r.mode == mode and r.median("convt") > 0
+
+
+def test_bench_batch_runs_each_case_on_that_batch(monkeypatch, capsys):
+    """``convt bench --batch 1`` times the same layers on one image (the table says so)."""
+    from convt import bench
+    from convt.cli import main
+
+    monkeypatch.setattr(bench, "WARM_UP_S", 0.0)
+    monkeypatch.setattr(bench, "SETTLE_S", 0.0)
+    one = next(c for c in bench.CASES if c.name == "dcgan-1").with_batch(1)
+    assert one.x_shape == (1, 512, 4, 4) and one.flops() * 64 == next(c for c in bench.CASES if c.name == "dcgan-1").flops()
+    assert main(["bench", "--cases", "ae-2", "--batch", "3", "--samples", "1", "--peers", "", "--no-progress"]) == 0
+    assert "| ae-2 | 3x16x14x14 -> 1," in capsys.readouterr().out
 
 
 def test_bench_settles_each_sample_for_settle_s(monkeypatch):

@@ -26,6 +26,7 @@ __all__ = [
     "RESULT_POOL_BYTES",
     "RESULT_POOL_CAP",
     "TILE_BYTES",
+    "WEIGHT_SPLIT_BYTES",
     "WORKSPACE_CAP",
     "Tiles",
     "axis_phases",
@@ -46,6 +47,9 @@ TILE_BYTES = 4 << 20
 PARALLEL_BYTES = 4 << 20
 #: ... unless it has at least this many multiply-adds (docs/perf-notes.md item 47)
 PARALLEL_MULTIPLY_ADDS = 8_000_000
+#: a weight of at least this many bytes is copied to its tap-major layout on every thread
+#: (docs/perf-notes.md item 56)
+WEIGHT_SPLIT_BYTES = 1 << 20
 #: scratch buffers larger than this are allocated per call, never kept
 WORKSPACE_CAP = 64 << 20
 
@@ -151,7 +155,14 @@ def tap_major(w: np.ndarray, groups: int, name: str = "weight") -> np.ndarray:
     cin, mg = w.shape[:2]
     ntaps = math.prod(w.shape[2:])
     buf = workspace(name, (groups, cin // groups, ntaps, mg), w.dtype)
-    np.copyto(buf, w.reshape(groups, cin // groups, mg, ntaps).transpose(0, 1, 3, 2))
+    src = w.reshape(groups, cin // groups, mg, ntaps).transpose(0, 1, 3, 2)
+    flat_buf, flat_src = buf.reshape(cin, ntaps, mg), src.reshape(cin, ntaps, mg)
+    threads = _threads.num_threads() if w.nbytes >= WEIGHT_SPLIT_BYTES else 1
+
+    def copy(rows: tuple[int, int]) -> None:  # a block of input channels
+        np.copyto(flat_buf[rows[0]:rows[1]], flat_src[rows[0]:rows[1]])
+
+    _threads.parallel(copy, _threads.chunks(cin, threads))
     return buf
 
 

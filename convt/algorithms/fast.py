@@ -19,7 +19,8 @@ products wasted on the padded grid. In order:
    padded grid wastes at most ``MAX_FLAT_WASTE``: one product on the padded
    grid, then long flat adds instead of adds with a few elements per row.
 6. ``gemm`` otherwise (its col2im runs channels-last when the output
-   channels outnumber a phase row: :func:`convt.algorithms.gemm.channels_last`).
+   channels outnumber a phase row and the batch is large enough to pay for
+   the weight's copy: :func:`convt.algorithms.gemm.channels_last`).
 
 Direct convolution: with stride 1, the transposed convolution of the flipped
 kernel (crop :func:`convt.arithmetic.stride1_transpose_crop`) whenever the

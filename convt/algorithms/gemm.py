@@ -1,8 +1,9 @@
 """Transposed convolution by GEMM + col2im, batch-tiled, the accumulation phase by phase.
 
 One product per batch tile gives, for every kernel tap, every input
-element's contribution: ``(G, T*Mg, Cg) @ (G, Cg, nb*P) -> (G, T, Mg, nb, *i)``
-(``T`` taps, ``P`` input pixels). The col2im then runs output phase by output
+element's contribution: ``(G, Mg*T, Cg) @ (G, Cg, nb*P) -> (G, Mg, T, nb, *i)``
+(``T`` taps, ``P`` input pixels; the weight read as it lies, each tap's
+block a strided view of whole rows). The col2im then runs output phase by output
 phase (:func:`convt.arithmetic.phase_taps`): the taps that feed a phase are
 summed into a small contiguous buffer (contiguous, vectorised adds, each
 tap's window from :func:`convt.arithmetic.phase_tap_window`) and the buffer
@@ -27,11 +28,13 @@ from ..spec import ConvSpec
 from . import _threads
 from ._layout import axis_phases, batch_tiles, channel_major, pieces_for, result, tap_major, untapped_result, workspace
 
-__all__ = ["BATCH_PIXELS", "channels_last", "conv_transpose", "phase_row", "prepare"]
+__all__ = ["BATCH_PIXELS", "CL_COLUMNS", "channels_last", "conv_transpose", "phase_row", "prepare"]
 
 #: with at least this many input pixels per image, the channels-first product runs image by image on the
 #: input as it lies (no channel-major copy); below it, one product on a channel-major copy of the tile
 BATCH_PIXELS = 128
+#: channels-last pays its weight copy when ``CL_COLUMNS * n * P >= Cg * phase_row`` (:func:`channels_last`)
+CL_COLUMNS = 5
 
 
 @functools.lru_cache(maxsize=512)
@@ -56,24 +59,33 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1):
     return tuple(phases), batch_tiles(n, cols_per_image, at_least=threads, multiply_adds=spec.multiply_adds(n))
 
 
-def channels_last(spec: ConvSpec) -> bool:
-    """Whether the col2im runs with output channels innermost (their run is longer than a phase row).
+def channels_last(spec: ConvSpec, n: int) -> bool:
+    """Whether the col2im of a batch of ``n`` runs with output channels innermost.
 
-    With one tap per phase (kernel <= stride) the phases are copied straight
-    and the output's own order (channels first) is kept; so it is with at
-    least :data:`BATCH_PIXELS` input pixels per image, where the
-    channels-first product reads the input as it lies (no copy) and wins
-    (docs/perf-notes.md).
+    Channels-last makes the adds run along the output channels instead of a
+    phase row, when those are at least twice as long. With one tap per phase
+    (kernel <= stride) the phases are copied straight and the output's own
+    order (channels first) is kept; so it is with at least
+    :data:`BATCH_PIXELS` input pixels per image, where the channels-first
+    product reads the input as it lies (no copy) and wins. Channels-last
+    also copies the weight tap-major (the channels-first product reads it as
+    it lies), which pays only when the columns outweigh the weight enough:
+    ``CL_COLUMNS * n * P >= Cg * phase_row`` (``n * P * T * Mg`` column
+    values against ``Cg * T * Mg`` weights; the shorter the phase row, the
+    more the channels-first adds cost per value; docs/perf-notes.md item 56).
 
     >>> from convt.spec import conv_transpose_spec
-    >>> channels_last(conv_transpose_spec((2, 512, 4, 4), (512, 256, 4, 4), stride=2, padding=1)[0])
-    True
+    >>> spec = conv_transpose_spec((64, 512, 4, 4), (512, 256, 4, 4), stride=2, padding=1)[0]
+    >>> channels_last(spec, 64), channels_last(spec, 1)
+    (True, False)
     """
     if all(k * d <= s for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation)):
         return False  # one tap per phase: written straight, the spatial order is the output's
-    if math.prod(spec.input_size) >= BATCH_PIXELS:
+    pixels = math.prod(spec.input_size)
+    if pixels >= BATCH_PIXELS:
         return False
-    return spec.out_channels // spec.groups >= 2 * phase_row(spec)
+    row = phase_row(spec)
+    return spec.out_channels // spec.groups >= 2 * row and CL_COLUMNS * n * pixels >= spec.in_channels // spec.groups * row
 
 
 def phase_row(spec: ConvSpec) -> int:
@@ -101,11 +113,12 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, layout: str | N
     if (zeros := untapped_result(x, w, spec)) is not None:  # every tap reads only padding
         return zeros
     phases, tiles = prepare(spec, n, x.dtype.itemsize, _threads.num_threads())
-    last = channels_last(spec) if layout is None else layout == "channels_last"
+    last = channels_last(spec, n) if layout is None else layout == "channels_last"
     dtype = np.result_type(x, w)
-    wm = tap_major(w, groups).reshape(groups, cg, ntaps * mg)  # (G, Cg, T*Mg)
-    if not last:
-        wm = wm.transpose(0, 2, 1)  # (G, T*Mg, Cg), a transposed view
+    if last:  # the columns tap-major, so that each tap's block has the output channels innermost
+        wm = tap_major(w, groups).reshape(groups, cg, ntaps * mg)  # (G, Cg, T*Mg)
+    else:  # the weight as it lies: rows (Mg, T), each tap's block a strided view of whole rows
+        wm = w.reshape(groups, cg, mg * ntaps).transpose(0, 2, 1)  # (G, Mg*T, Cg), a transposed view
     small = getattr(tiles, "small", False)
     empty_phase = not axis_phases(spec)[1]  # some output phase has no tap: zeros
     max_count = max(math.prod(counts) for _, counts, _ in phases)
@@ -122,15 +135,15 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, layout: str | N
             cols = cols.reshape(groups, nb, *spec.input_size, ntaps, mg)
             cols = cols.transpose(0, nd + 2, nd + 3, 1, *range(2, nd + 2))
         elif math.prod(spec.input_size) >= BATCH_PIXELS:
-            # (G, T*Mg, Cg) @ (nb, G, Cg, P) -> (nb, G, T*Mg, P): one product per image, no copy of x,
+            # (G, Mg*T, Cg) @ (nb, G, Cg, P) -> (nb, G, Mg*T, P): one product per image, no copy of x,
             # viewed (G, T, Mg, nb, *i)
             xb = x[n0:n1].reshape(nb, groups, cg, -1)
             cols = np.matmul(wm, xb, out=workspace("gemm.cols", (nb, groups, ntaps * mg, xb.shape[3]), dtype))
-            cols = cols.reshape(nb, groups, ntaps, mg, *spec.input_size).transpose(1, 2, 3, 0, *range(4, 4 + nd))
+            cols = cols.reshape(nb, groups, mg, ntaps, *spec.input_size).transpose(1, 3, 2, 0, *range(4, 4 + nd))
         else:
             xm = channel_major(x[n0:n1], groups, ((0, 0),) * nd, "gemm.x").reshape(groups, cg, -1)
             cols = np.matmul(wm, xm, out=workspace("gemm.cols", (groups, ntaps * mg, xm.shape[2]), dtype))
-            cols = cols.reshape(groups, ntaps, mg, nb, *spec.input_size)
+            cols = cols.reshape(groups, mg, ntaps, nb, *spec.input_size).swapaxes(1, 2)  # (G, T, Mg, nb, *i)
         ov = out[n0:n1].transpose(1, 2, 0, *range(3, 3 + spec.nd))  # (G, Mg, nb, *o) view
         axis, pieces = (1, [(0, nb)]) if small else pieces_for(mg, nb)  # a small call: no thread hand-off
 

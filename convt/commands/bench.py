@@ -15,6 +15,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", choices=("conv_transpose", "conv", "grad", "conv_grad"), default="conv_transpose",
                    help="the operator timed: conv_transpose (default), conv (the adjoint direct layers), "
                         "grad (conv_transpose_grad vs PyTorch's backward) or conv_grad (conv_grad, likewise)")
+    p.add_argument("--batch", type=int, default=None, metavar="N",
+                   help="run every case on a batch of N instead of its own (e.g. 1: single-image inference)")
     p.add_argument("--samples", type=int, default=7, metavar="N", help="timed samples per implementation (default 7)")
     p.add_argument("--peers", default="torch,ort,jax", metavar="NAMES",
                    help="comma-separated peers among torch, ort, jax (default: all installed)")
@@ -45,6 +47,10 @@ def run(args: argparse.Namespace) -> int:
         if unknown:
             raise ValueError(f"--cases: unknown case(s) {unknown}; valid: {', '.join(known)}")
         cases = [known[n] for n in names]
+    if args.batch is not None:
+        if args.batch < 1:
+            raise ValueError(f"--batch must be >= 1, got {args.batch}")
+        cases = [c.with_batch(args.batch) for c in cases]
     wanted = [p.strip() for p in args.peers.split(",") if p.strip()]
     bad = [p for p in wanted if p not in ("torch", "ort", "jax")]
     if bad:
