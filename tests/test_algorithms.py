@@ -145,7 +145,8 @@ def test_every_direct_algorithm_equals_reference(case, seed):
     ((2, 16, 32, 32), dict(c_out=16, k=3, stride=1, padding=1), "phase_shift"),  # large image
     ((2, 64, 4, 4), dict(c_out=32, k=4, stride=2, padding=1), "gemm"),     # small image: grid waste
     ((2, 32, 7, 7), dict(c_out=16, k=3, stride=2, padding=1), "gemm_flat"),  # short rows, little waste
-    ((2, 1024, 32), dict(c_out=512, k=4, stride=2, padding=1), "phase_shift"),  # narrow per-tap products too
+    ((2, 1024, 32), dict(c_out=512, k=4, stride=2, padding=1), "gemm"),  # a large weight: read as it lies
+    ((2, 256, 32), dict(c_out=256, k=4, stride=2, padding=1), "phase_shift"),  # narrow per-tap products too
     ((2, 64, 256), dict(c_out=32, k=4, stride=2, padding=1), "phase_shift"),  # 1-D, wide products
 ])
 def test_planner_choices_and_their_results(shape, kw, want):

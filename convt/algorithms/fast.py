@@ -12,9 +12,11 @@ products wasted on the padded grid. In order:
 3. ``subpixel`` when ``4 * C_in <= C_out``: the im2col is cheap, and the
    stacked taps make a deep product.
 4. ``phase_shift`` when the padded grid wastes at most ``MAX_WASTE`` of the
-   products (large images, 1-D signals): no im2col, no col2im (it also
-   wins on narrow per-tap products, vocoder-1, since its weight is read in
-   place: docs/perf-notes.md items 30 and 38).
+   products (large images, 1-D signals) and the weight has at most
+   ``PS_MAX_WEIGHT`` values: no im2col, no col2im. A larger weight (vocoder-1's
+   8 MiB) goes to ``gemm``, whose one product reads it as it lies, where
+   phase_shift copies it and streams it once per batch tile
+   (docs/perf-notes.md items 30, 38, 40 and 58).
 5. ``gemm_flat`` when a phase row is shorter than ``SHORT_ROW`` and the
    padded grid wastes at most ``MAX_FLAT_WASTE``: one product on the padded
    grid, then long flat adds instead of adds with a few elements per row.
@@ -31,6 +33,7 @@ gather, one product per batch tile).
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -39,13 +42,15 @@ from ..spec import ConvSpec
 from . import gemm, gemm_flat, im2col, phase_shift, subpixel
 
 __all__ = [
-    "MAX_FLAT_WASTE", "MAX_WASTE", "SHORT_ROW", "choose_conv", "choose_transpose", "conv", "conv_by_phase_shift",
+    "MAX_FLAT_WASTE", "MAX_WASTE", "PS_MAX_WEIGHT", "SHORT_ROW", "choose_conv", "choose_transpose", "conv", "conv_by_phase_shift",
     "conv_transpose",
     "stride1_transpose_spec",
 ]
 
 #: the largest share of extra products (padded grid / needed) phase_shift may compute
 MAX_WASTE = 1.15
+#: phase_shift only for weights of at most this many values (4 MiB in float32; docs/perf-notes.md item 58)
+PS_MAX_WEIGHT = 1 << 20
 #: phase rows shorter than this make gemm's windowed adds slow (short inner loops) ...
 SHORT_ROW = 12
 #: ... so gemm_flat takes them when its padded grid wastes at most this share
@@ -64,7 +69,7 @@ def choose_transpose(spec: ConvSpec) -> str:
     >>> choose_transpose(conv_transpose_spec((4, 256, 2048), (256, 128, 16), stride=8, padding=4)[0])
     'phase_shift'
     >>> choose_transpose(conv_transpose_spec((4, 512, 256), (512, 256, 16), stride=8, padding=4)[0])
-    'phase_shift'
+    'gemm'
     """
     cg = spec.in_channels // spec.groups
     mg = spec.out_channels // spec.groups
@@ -74,7 +79,7 @@ def choose_transpose(spec: ConvSpec) -> str:
         return "gemm"
     if 4 * cg <= mg:
         return "subpixel"
-    if phase_shift.waste(spec) <= MAX_WASTE:
+    if phase_shift.waste(spec) <= MAX_WASTE and spec.in_channels * mg * math.prod(spec.kernel_size) <= PS_MAX_WEIGHT:
         return "phase_shift"
     if gemm.phase_row(spec) < SHORT_ROW and phase_shift.waste(spec) <= MAX_FLAT_WASTE:
         return "gemm_flat"
