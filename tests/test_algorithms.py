@@ -144,7 +144,8 @@ def test_every_direct_algorithm_equals_reference(case, seed):
     ((2, 8, 8, 8), dict(c_out=64, k=4, stride=2, padding=1), "subpixel"),  # few input channels
     ((2, 16, 32, 32), dict(c_out=16, k=3, stride=1, padding=1), "phase_shift"),  # large image
     ((2, 64, 4, 4), dict(c_out=32, k=4, stride=2, padding=1), "gemm"),     # small image: grid waste
-    ((2, 32, 7, 7), dict(c_out=16, k=3, stride=2, padding=1), "gemm_flat"),  # short rows, little waste
+    ((128, 32, 7, 7), dict(c_out=16, k=3, stride=2, padding=1), "gemm_flat"),  # short rows, little waste
+    ((2, 32, 7, 7), dict(c_out=16, k=3, stride=2, padding=1), "phase_shift"),  # ... in a small batch
     ((2, 1024, 32), dict(c_out=512, k=4, stride=2, padding=1), "gemm"),  # a large weight: read as it lies
     ((2, 256, 32), dict(c_out=256, k=4, stride=2, padding=1), "phase_shift"),  # narrow per-tap products too
     ((2, 64, 256), dict(c_out=32, k=4, stride=2, padding=1), "phase_shift"),  # 1-D, wide products
@@ -154,7 +155,7 @@ def test_planner_choices_and_their_results(shape, kw, want):
     x = rng.standard_normal(shape)
     w = rng.standard_normal((shape[1], kw["c_out"], *(kw["k"],) * (len(shape) - 2))) / 8
     spec, _ = conv_transpose_spec(x.shape, w.shape, stride=kw["stride"], padding=kw["padding"])
-    assert fast.choose_transpose(spec) == want
+    assert fast.choose_transpose(spec, shape[0]) == want
     check(f"planner {want} vs reference", algorithms.conv_transpose(x, w, spec, "auto"),
           algorithms.conv_transpose(x, w, spec, "reference"))
 
@@ -164,11 +165,11 @@ def test_direct_planner_uses_phase_shift_for_large_stride1_images():
     x = rng.standard_normal((2, 8, 48, 48))
     w = rng.standard_normal((8, 4, 3, 3))
     spec, _ = conv_spec(x.shape, w.shape, padding=((1, 2), (0, 1)), dilation=(1, 2), groups=2)
-    assert fast.choose_conv(spec) == "phase_shift"
+    assert fast.choose_conv(spec, 2) == "phase_shift"
     check("planner conv phase_shift vs reference", algorithms.conv(x, w, spec, "auto"),
           algorithms.conv(x, w, spec, "reference"))
     strided, _ = conv_spec(x.shape, w.shape, stride=2, groups=2)
-    assert fast.choose_conv(strided) == "im2col"
+    assert fast.choose_conv(strided, 2) == "im2col"
     with pytest.raises(ValueError, match="stride 1"):
         fast.stride1_transpose_spec(strided)
 

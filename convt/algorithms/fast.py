@@ -19,15 +19,17 @@ products wasted on the padded grid. In order:
    (docs/perf-notes.md items 30, 38, 40 and 58).
 5. ``gemm_flat`` when a phase row is shorter than ``SHORT_ROW`` and the
    padded grid wastes at most ``MAX_FLAT_WASTE``: one product on the padded
-   grid, then long flat adds instead of adds with a few elements per row.
+   grid, then long flat adds instead of adds with a few elements per row;
+   ``phase_shift`` instead for a batch of fewer than ``FLAT_MIN_PIXELS``
+   input pixels (fewer NumPy calls and no weight copies per phase).
 6. ``gemm`` otherwise (its col2im runs channels-last when the output
    channels outnumber a phase row and the batch is large enough to pay for
    the weight's copy: :func:`convt.algorithms.gemm.channels_last`).
 
 Direct convolution: with stride 1, the transposed convolution of the flipped
-kernel (crop :func:`convt.arithmetic.stride1_transpose_crop`) whenever the
-rules above send that to ``phase_shift``; otherwise ``im2col`` (threaded
-gather, one product per batch tile).
+kernel (crop :func:`convt.arithmetic.stride1_transpose_crop`) whenever rule
+4 sends that to ``phase_shift``; otherwise ``im2col`` (threaded gather, one
+product per batch tile).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from ..spec import ConvSpec
 from . import gemm, gemm_flat, im2col, phase_shift, subpixel
 
 __all__ = [
-    "MAX_FLAT_WASTE", "MAX_WASTE", "PS_MAX_WEIGHT", "SHORT_ROW", "choose_conv", "choose_transpose", "conv", "conv_by_phase_shift",
+    "FLAT_MIN_PIXELS", "MAX_FLAT_WASTE", "MAX_WASTE", "PS_MAX_WEIGHT", "SHORT_ROW", "choose_conv", "choose_transpose", "conv", "conv_by_phase_shift",
     "conv_transpose",
     "stride1_transpose_spec",
 ]
@@ -53,23 +55,28 @@ MAX_WASTE = 1.15
 PS_MAX_WEIGHT = 1 << 20
 #: phase rows shorter than this make gemm's windowed adds slow (short inner loops) ...
 SHORT_ROW = 12
-#: ... so gemm_flat takes them when its padded grid wastes at most this share
+#: ... so gemm_flat takes them when its padded grid wastes at most this share ...
 MAX_FLAT_WASTE = 1.35
+#: ... and the batch has at least this many input pixels (phase_shift below: docs/perf-notes.md item 59)
+FLAT_MIN_PIXELS = 4096
 
 
 @functools.lru_cache(maxsize=1024)
-def choose_transpose(spec: ConvSpec) -> str:
-    """The algorithm the planner runs for a transposed spec.
+def choose_transpose(spec: ConvSpec, n: int) -> str:
+    """The algorithm the planner runs for a transposed spec on a batch of ``n``.
 
     >>> from convt.spec import conv_transpose_spec
-    >>> choose_transpose(conv_transpose_spec((8, 64, 32, 32), (64, 32, 2, 2), stride=2)[0])
+    >>> choose_transpose(conv_transpose_spec((8, 64, 32, 32), (64, 32, 2, 2), stride=2)[0], 8)
     'gemm'
-    >>> choose_transpose(conv_transpose_spec((8, 4, 32, 32), (4, 64, 4, 4), stride=2, padding=1)[0])
+    >>> choose_transpose(conv_transpose_spec((8, 4, 32, 32), (4, 64, 4, 4), stride=2, padding=1)[0], 8)
     'subpixel'
-    >>> choose_transpose(conv_transpose_spec((4, 256, 2048), (256, 128, 16), stride=8, padding=4)[0])
+    >>> choose_transpose(conv_transpose_spec((4, 256, 2048), (256, 128, 16), stride=8, padding=4)[0], 4)
     'phase_shift'
-    >>> choose_transpose(conv_transpose_spec((4, 512, 256), (512, 256, 16), stride=8, padding=4)[0])
+    >>> choose_transpose(conv_transpose_spec((4, 512, 256), (512, 256, 16), stride=8, padding=4)[0], 4)
     'gemm'
+    >>> ae1 = conv_transpose_spec((64, 32, 7, 7), (32, 16, 3, 3), stride=2, padding=1, output_padding=1)[0]
+    >>> choose_transpose(ae1, 64), choose_transpose(ae1, 256)
+    ('phase_shift', 'gemm_flat')
     """
     cg = spec.in_channels // spec.groups
     mg = spec.out_channels // spec.groups
@@ -79,10 +86,11 @@ def choose_transpose(spec: ConvSpec) -> str:
         return "gemm"
     if 4 * cg <= mg:
         return "subpixel"
-    if phase_shift.waste(spec) <= MAX_WASTE and spec.in_channels * mg * math.prod(spec.kernel_size) <= PS_MAX_WEIGHT:
+    waste = phase_shift.waste(spec)
+    if waste <= MAX_WASTE and spec.in_channels * mg * math.prod(spec.kernel_size) <= PS_MAX_WEIGHT:
         return "phase_shift"
-    if gemm.phase_row(spec) < SHORT_ROW and phase_shift.waste(spec) <= MAX_FLAT_WASTE:
-        return "gemm_flat"
+    if gemm.phase_row(spec) < SHORT_ROW and waste <= MAX_FLAT_WASTE:
+        return "gemm_flat" if n * math.prod(spec.input_size) >= FLAT_MIN_PIXELS else "phase_shift"
     return "gemm"
 
 
@@ -92,7 +100,7 @@ _TRANSPOSE = {"gemm": gemm.conv_transpose, "gemm_flat": gemm_flat.conv_transpose
 
 def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """Transposed convolution by the algorithm :func:`choose_transpose` picks."""
-    return _TRANSPOSE[choose_transpose(spec)](x, w, spec)
+    return _TRANSPOSE[choose_transpose(spec, x.shape[0])](x, w, spec)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -112,18 +120,20 @@ def stride1_transpose_spec(spec: ConvSpec) -> ConvSpec:
 
 
 @functools.lru_cache(maxsize=1024)
-def choose_conv(spec: ConvSpec) -> str:
+def choose_conv(spec: ConvSpec, n: int) -> str:
     """The algorithm the planner runs for a direct spec: "phase_shift" or "im2col".
 
     >>> from convt.spec import conv_spec
-    >>> choose_conv(conv_spec((16, 64, 32, 32), (64, 64, 3, 3), padding=1)[0])
+    >>> choose_conv(conv_spec((16, 64, 32, 32), (64, 64, 3, 3), padding=1)[0], 16)
     'phase_shift'
-    >>> choose_conv(conv_spec((16, 64, 32, 32), (64, 64, 3, 3), stride=2, padding=1)[0])
+    >>> choose_conv(conv_spec((16, 64, 32, 32), (64, 64, 3, 3), stride=2, padding=1)[0], 16)
     'im2col'
     """
     if any(s != 1 for s in spec.stride):
         return "im2col"
-    return "phase_shift" if choose_transpose(stride1_transpose_spec(spec)) == "phase_shift" else "im2col"
+    tspec = stride1_transpose_spec(spec)  # rule 4 only: the small-batch route of rule 5 is measured on transposed layers
+    wins = choose_transpose(tspec, n) == "phase_shift" and phase_shift.waste(tspec) <= MAX_WASTE
+    return "phase_shift" if wins else "im2col"
 
 
 def conv_by_phase_shift(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
@@ -137,6 +147,6 @@ def conv_by_phase_shift(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndar
 
 def conv(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """Direct convolution by the algorithm :func:`choose_conv` picks."""
-    if choose_conv(spec) == "phase_shift":
+    if choose_conv(spec, x.shape[0]) == "phase_shift":
         return conv_by_phase_shift(x, w, spec)
     return im2col.conv(x, w, spec)
