@@ -142,6 +142,7 @@ def test_every_direct_algorithm_equals_reference(case, seed):
     ((2, 64, 8, 8), dict(c_out=32, k=2, stride=2, padding=0), "gemm"),     # k == s: straight writes
     ((2, 64, 8, 8), dict(c_out=3, k=4, stride=2, padding=1), "gemm"),      # few output channels
     ((2, 8, 8, 8), dict(c_out=64, k=4, stride=2, padding=1), "subpixel"),  # few input channels
+    ((2, 8, 1, 1), dict(c_out=64, k=4, stride=1, padding=0), "gemm"),  # ... but a 1 x 1 input: taps on padding
     ((2, 16, 32, 32), dict(c_out=16, k=3, stride=1, padding=1), "phase_shift"),  # large image
     ((2, 64, 4, 4), dict(c_out=32, k=4, stride=2, padding=1), "gemm"),     # small image: grid waste
     ((128, 32, 7, 7), dict(c_out=16, k=3, stride=2, padding=1), "gemm_flat"),  # short rows, little waste

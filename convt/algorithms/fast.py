@@ -10,7 +10,10 @@ products wasted on the padded grid. In order:
    k == s): one product, each phase written straight into the output.
 2. ``gemm`` when ``4 * C_out <= C_in`` (per group): the col2im is cheap.
 3. ``subpixel`` when ``4 * C_in <= C_out``: the im2col is cheap, and the
-   stacked taps make a deep product.
+   stacked taps make a deep product; unless its phases multiply more than
+   ``MAX_SUBPIXEL_WASTE`` times the products that read real input (a 1 x 1
+   input with a 4 x 4 kernel, a generator's first layer, reads padding in
+   15 of 16: :func:`convt.algorithms.subpixel.waste`).
 4. ``phase_shift`` when the padded grid wastes at most ``MAX_WASTE`` of the
    products (large images, 1-D signals) and the weight has at most
    ``PS_MAX_WEIGHT`` values: no im2col, no col2im. A larger weight (vocoder-1's
@@ -44,11 +47,13 @@ from ..spec import ConvSpec
 from . import gemm, gemm_flat, im2col, phase_shift, subpixel
 
 __all__ = [
-    "FLAT_MIN_PIXELS", "MAX_FLAT_WASTE", "MAX_WASTE", "PS_MAX_WEIGHT", "SHORT_ROW", "choose_conv", "choose_transpose", "conv", "conv_by_phase_shift",
+    "FLAT_MIN_PIXELS", "MAX_FLAT_WASTE", "MAX_SUBPIXEL_WASTE", "MAX_WASTE", "PS_MAX_WEIGHT", "SHORT_ROW", "choose_conv", "choose_transpose", "conv", "conv_by_phase_shift",
     "conv_transpose",
     "stride1_transpose_spec",
 ]
 
+#: the largest share of products on padding (computed / real) subpixel may compute (docs/perf-notes.md item 60)
+MAX_SUBPIXEL_WASTE = 2.0
 #: the largest share of extra products (padded grid / needed) phase_shift may compute
 MAX_WASTE = 1.15
 #: phase_shift only for weights of at most this many values (4 MiB in float32; docs/perf-notes.md item 58)
@@ -74,6 +79,8 @@ def choose_transpose(spec: ConvSpec, n: int) -> str:
     'phase_shift'
     >>> choose_transpose(conv_transpose_spec((4, 512, 256), (512, 256, 16), stride=8, padding=4)[0], 4)
     'gemm'
+    >>> choose_transpose(conv_transpose_spec((1, 100, 1, 1), (100, 512, 4, 4))[0], 1)  # 15 in 16 read padding
+    'gemm'
     >>> ae1 = conv_transpose_spec((64, 32, 7, 7), (32, 16, 3, 3), stride=2, padding=1, output_padding=1)[0]
     >>> choose_transpose(ae1, 64), choose_transpose(ae1, 256)
     ('phase_shift', 'gemm_flat')
@@ -84,7 +91,7 @@ def choose_transpose(spec: ConvSpec, n: int) -> str:
         return "gemm"
     if 4 * mg <= cg:
         return "gemm"
-    if 4 * cg <= mg:
+    if 4 * cg <= mg and subpixel.waste(spec) <= MAX_SUBPIXEL_WASTE:
         return "subpixel"
     waste = phase_shift.waste(spec)
     if waste <= MAX_WASTE and spec.in_channels * mg * math.prod(spec.kernel_size) <= PS_MAX_WEIGHT:

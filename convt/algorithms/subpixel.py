@@ -36,7 +36,7 @@ from ._layout import (
 )
 from .im2col import gather_windows
 
-__all__ = ["conv_transpose", "prepare"]
+__all__ = ["conv_transpose", "prepare", "waste"]
 
 
 @functools.lru_cache(maxsize=512)
@@ -57,6 +57,28 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1):
         biggest = max(biggest, len(windows) * math.prod(counts))
     per_image = (biggest * spec.in_channels + spec.out_channels * math.prod(spec.output_size)) * itemsize
     return pads, phases, batch_tiles(n, per_image, at_least=threads, multiply_adds=spec.multiply_adds(n))
+
+
+def waste(spec: ConvSpec) -> float:
+    """The products the phases compute / the ones that add a real input value to the output (>= 1).
+
+    Each phase multiplies all its taps at every one of its output positions,
+    also where a tap reads the padding: a 1 x 1 input with a 4 x 4 kernel
+    (a generator's first layer) adds one real value in 16 products. Both
+    counts are products over the axes.
+
+    >>> from convt.spec import conv_transpose_spec
+    >>> waste(conv_transpose_spec((1, 100, 1, 1), (100, 512, 4, 4))[0])
+    16.0
+    >>> waste(conv_transpose_spec((1, 4, 2), (4, 8, 4), stride=2, padding=1)[0])  # 8 products, 6 real
+    1.3333333333333333
+    """
+    done = useful = 1
+    for i, per_phase in zip(spec.input_size, axis_phases(spec)[0]):
+        done *= sum(len(pairs) * c for _, c, pairs in per_phase)
+        useful *= sum(m1 - m0 for _, c, pairs in per_phase for _, off in pairs
+                      for m0, m1 in [ar.phase_tap_window(i, c, off)])
+    return done / max(useful, 1)
 
 
 def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
