@@ -2,12 +2,15 @@
 
 The padded input is laid out channel-major (``(G, Cg, nb, *padded)``), each
 tap's strided window is copied into the column matrix (the copies split
-across threads), and one product ``(G, Mg, T*Cg) @ (G, T*Cg, nb*P)`` gives
-the tile's output, written once into place.
+across threads), and one product ``(G, Mg, Cg*T) @ (G, Cg*T, nb*P)`` gives
+the tile's output, written once into place. The columns run channel by
+channel, tap by tap within a channel: the weight's own order, so the
+product reads the weight as it lies (no copy per call).
 
 :func:`weight_grad` reuses the same column matrix for the weight gradient:
-one product ``(G, Mg, nb*P) @ (G, nb*P, T*Cg)`` per tile, summed over tiles,
-instead of one thin product per kernel tap.
+one product ``(G, Mg, nb*P) @ (G, nb*P, Cg*T)`` per tile, summed over tiles,
+instead of one thin product per kernel tap; it comes out in the weight's
+order too.
 """
 
 from __future__ import annotations
@@ -71,16 +74,16 @@ def _gather_direct(xg: np.ndarray, spec: ConvSpec, cols: np.ndarray, lead: int) 
     """im2col straight from the unpadded tile, threaded.
 
     ``lead`` axes come before the channel axis: ``xg`` ``(G, Cg, nb, *i)`` into
-    ``cols`` ``(G, T, Cg, nb, *o)`` (``lead=1``, channel-major), or
-    ``(nb, G, Cg, *i)`` into ``(nb, G, T, Cg, *o)`` (``lead=2``, per image).
+    ``cols`` ``(G, Cg, T, nb, *o)`` (``lead=1``, channel-major), or
+    ``(nb, G, Cg, *i)`` into ``(nb, G, Cg, T, *o)`` (``lead=2``, per image).
     """
     taps = direct_windows(spec)
-    axis, pieces = pieces_for(len(taps), cols.shape[lead + 1])
+    axis, pieces = pieces_for(len(taps), cols.shape[lead])
     head = (slice(None),) * lead
 
     def one(u: int, c: slice) -> None:
         source, target, strips = taps[u]
-        dst = cols[(*head, u, c)]
+        dst = cols[(*head, c, u)]
         for strip in strips:
             dst[(Ellipsis, *strip)] = 0
         if source is not None:
@@ -97,19 +100,25 @@ def _gather_direct(xg: np.ndarray, spec: ConvSpec, cols: np.ndarray, lead: int) 
     _threads.parallel(gather, pieces)
 
 
-def gather_windows(xp: np.ndarray, windows, cols: np.ndarray, lead: int = 1) -> None:
-    """Copy each tap's window of the padded tile into the column buffer, threaded (``lead`` as in ``_gather_direct``)."""
+def gather_windows(xp: np.ndarray, windows, cols: np.ndarray, lead: int = 1, channels_outer: bool = False) -> None:
+    """Copy each tap's window of the padded tile into the column buffer, threaded (``lead`` as in ``_gather_direct``).
+
+    ``cols`` is ``(..., T, Cg, ...)``, or ``(..., Cg, T, ...)`` with ``channels_outer``.
+    """
     head = (slice(None),) * lead
     axis, pieces = pieces_for(len(windows), xp.shape[lead])
+
+    def at(u: int, c: slice) -> tuple:
+        return (*head, c, u) if channels_outer else (*head, u, c)
 
     def gather(piece: tuple[int, int]) -> None:
         if axis == 0:
             for u in range(*piece):
-                cols[(*head, u)] = xp[(Ellipsis, *windows[u])]
+                cols[at(u, slice(None))] = xp[(Ellipsis, *windows[u])]
         else:
             c = slice(*piece)
             for u, win in enumerate(windows):
-                cols[(*head, u, c)] = xp[(*head, c, Ellipsis, *win)]
+                cols[at(u, c)] = xp[(*head, c, Ellipsis, *win)]
 
     _threads.parallel(gather, pieces)
 
@@ -136,10 +145,10 @@ PER_IMAGE_PIXELS = 128
 
 
 def per_image(spec: ConvSpec, weight_grad: bool = False) -> bool:
-    """Whether the columns are laid out image by image ``(nb, G, T*Cg, P)`` (see :data:`PER_IMAGE_PIXELS`).
+    """Whether the columns are laid out image by image ``(nb, G, Cg*T, P)`` (see :data:`PER_IMAGE_PIXELS`).
 
     With a weight gradient to compute from them, only when an image's
-    product ``(Mg, P) @ (P, T*Cg)`` writes at most a quarter of what it reads
+    product ``(Mg, P) @ (P, Cg*T)`` writes at most a quarter of what it reads
     (``4 * Mg <= P``): its result, one weight per image, is summed over the
     tile.
 
@@ -154,14 +163,14 @@ def per_image(spec: ConvSpec, weight_grad: bool = False) -> bool:
 
 
 def _columns(x: np.ndarray, spec: ConvSpec, windows, nb: int, by_image: bool = False) -> np.ndarray:
-    """The tile's im2col columns: ``(G, T*Cg, nb*P)``, or ``(nb, G, T*Cg, P)`` ``by_image``.
+    """The tile's im2col columns: ``(G, Cg*T, nb*P)``, or ``(nb, G, Cg*T, P)`` ``by_image``.
 
     For a 1x1 stride-1 kernel without padding the input itself (a view by
     image, the channel-major copy otherwise).
     """
     groups, cg = spec.groups, spec.in_channels // spec.groups
-    shape = (nb, groups, len(windows), cg, *spec.output_size) if by_image else \
-        (groups, len(windows), cg, nb, *spec.output_size)
+    shape = (nb, groups, cg, len(windows), *spec.output_size) if by_image else \
+        (groups, cg, len(windows), nb, *spec.output_size)
     # by image there is no padded copy: a padded or cropped input is always read straight
     direct = gathers_directly(spec) or (by_image and any(lo or hi for lo, hi in spec.pads))
     if by_image:
@@ -178,7 +187,7 @@ def _columns(x: np.ndarray, spec: ConvSpec, windows, nb: int, by_image: bool = F
     if direct:
         _gather_direct(xp, spec, cols, 2 if by_image else 1)
     else:
-        gather_windows(xp, windows, cols, 2 if by_image else 1)
+        gather_windows(xp, windows, cols, 2 if by_image else 1, channels_outer=True)
     return cols.reshape(nb, groups, len(windows) * cg, -1) if by_image else cols.reshape(groups, len(windows) * cg, -1)
 
 
@@ -201,12 +210,9 @@ def conv(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
 
 
 def _weight_matrix(w: np.ndarray, spec: ConvSpec, ntaps: int) -> np.ndarray:
-    """``(C_out, Cg, *k)`` as ``(G, Mg, T*Cg)`` (taps outer, channels inner), in a workspace."""
+    """``(C_out, Cg, *k)`` as ``(G, Mg, Cg*T)``: the columns' order, the weight as it lies."""
     groups = spec.groups
-    mg, cg = spec.out_channels // groups, spec.in_channels // groups
-    wm = workspace("im2col.w", (groups, mg, ntaps, cg), w.dtype)
-    np.copyto(wm, w.reshape(groups, mg, cg, ntaps).transpose(0, 1, 3, 2))
-    return wm.reshape(groups, mg, ntaps * cg)
+    return w.reshape(groups, spec.out_channels // groups, spec.in_channels // groups * ntaps)
 
 
 def _product(wm: np.ndarray, cols: np.ndarray, out: np.ndarray, by_image: bool) -> None:
@@ -264,7 +270,7 @@ def conv_and_weight_grad(x: np.ndarray, w: np.ndarray, g: np.ndarray, spec: Conv
     """The direct convolution of ``x`` by ``w`` and the weight gradient at ``x`` for the output gradient ``g``.
 
     The two share their im2col columns: per batch tile, one gather and two
-    products (``(G, Mg, T*Cg) @ cols`` and ``g_tile @ cols^T``), tiles side by
+    products (``(G, Mg, Cg*T) @ cols`` and ``g_tile @ cols^T``), tiles side by
     side on the worker threads, one partial weight gradient per thread.
     This is the whole work of :func:`convt.conv_transpose_grad` but its
     bias term: the input gradient of a transposed convolution is the direct
@@ -307,5 +313,5 @@ def _with_weight_grad(x: np.ndarray, w: np.ndarray | None, g: np.ndarray,
 
     _threads.run_tiles(tile, tiles, small=getattr(tiles, "small", False))
     dw = functools.reduce(np.add, partial.values()).astype(dtype, copy=False)
-    dw = dw.reshape(groups, mg, ntaps, cg).transpose(0, 1, 3, 2).reshape(spec.out_channels, cg, *spec.kernel_size)
+    dw = dw.reshape(spec.out_channels, cg, *spec.kernel_size)  # the columns' (Cg, T) order is the weight's
     return None if out is None else out.reshape(n, spec.out_channels, *spec.output_size), dw
