@@ -229,6 +229,30 @@ def test_batch_tiles_and_threads_do_not_change_results(small_tiles, threads):
         _threads.set_num_threads(None)
 
 
+def test_calls_from_several_user_threads_at_once(small_tiles):
+    """Scratch buffers are per calling thread: concurrent calls (tiled, on the shared pool) agree with serial ones."""
+    import concurrent.futures
+
+    rng = np.random.default_rng(11)
+    jobs = []
+    for k, s, p, transposed in ((3, 2, 1, True), (4, 2, 1, True), (2, 2, 0, True), (3, 1, 1, False), (3, 2, 1, False)):
+        x = rng.standard_normal((5, 6, 6, 5))
+        w = rng.standard_normal((6, 4, k, k))
+        f = convt.conv_transpose if transposed else convt.conv
+        jobs.append((f, x, w if transposed else w.swapaxes(0, 1).copy(), s, p))
+    serial = [f(x, w, stride=s, padding=p) for f, x, w, s, p in jobs]
+    order = [i % len(jobs) for i in range(40)]
+
+    def run(i: int) -> tuple[int, np.ndarray]:
+        f, x, w, s, p = jobs[i]
+        return i, f(x, w, stride=s, padding=p)
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(run, order))
+    for i, y in results:
+        check("concurrent call vs the same call alone", y, serial[i])
+
+
 def test_thread_settings():
     _threads.set_num_threads(1)
     try:
