@@ -201,6 +201,12 @@ def test_batch_tiles_and_threads_do_not_change_results(small_tiles, threads):
             for name in TRANSPOSED:
                 check(f"tiled {name} vs reference", algorithms.conv_transpose(x, w, spec, name), ref)
             check("tiled gemm channels_last vs reference", gemm.conv_transpose(x, w, spec, "channels_last"), ref)
+            for split in (0, 1 << 40):  # one image is one tile: its col2im split across the threads, or not
+                with pytest.MonkeyPatch.context() as mp:
+                    mp.setattr(gemm, "SPLIT_COLUMNS_BYTES", split)
+                    for layout in ("channels_first", "channels_last"):
+                        check(f"one-tile gemm {layout}, split from {split} bytes, vs reference",
+                              gemm.conv_transpose(x[:1], w, spec, layout), ref[:1])
             for taps in (1, 3):  # gemm_flat's products of at most this many taps (the default, 2, runs above)
                 with pytest.MonkeyPatch.context() as mp:
                     mp.setattr(gemm_flat, "TAPS_PER_PRODUCT", taps)

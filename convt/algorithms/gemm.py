@@ -28,11 +28,14 @@ from ..spec import ConvSpec
 from . import _threads
 from ._layout import axis_phases, batch_tiles, channel_major, pieces_for, result, tap_major, untapped_result, workspace
 
-__all__ = ["BATCH_PIXELS", "CL_COLUMNS", "channels_last", "conv_transpose", "phase_row", "prepare"]
+__all__ = ["BATCH_PIXELS", "CL_COLUMNS", "SPLIT_COLUMNS_BYTES", "channels_last", "conv_transpose", "phase_row", "prepare"]
 
 #: with at least this many input pixels per image, the channels-first product runs image by image on the
 #: input as it lies (no channel-major copy); below it, one product on a channel-major copy of the tile
 BATCH_PIXELS = 128
+#: a call that is one batch tile splits its col2im across threads only from this many bytes of columns: below,
+#: the hand-off and OpenBLAS's threads, still spinning after the product, cost more (docs/perf-notes.md item 63)
+SPLIT_COLUMNS_BYTES = 16 << 20
 #: channels-last pays its weight copy when ``CL_COLUMNS * n * P >= Cg * phase_row`` (:func:`channels_last`)
 CL_COLUMNS = 5
 
@@ -145,7 +148,9 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, layout: str | N
             cols = np.matmul(wm, xm, out=workspace("gemm.cols", (groups, ntaps * mg, xm.shape[2]), dtype))
             cols = cols.reshape(groups, mg, ntaps, nb, *spec.input_size).swapaxes(1, 2)  # (G, T, Mg, nb, *i)
         ov = out[n0:n1].transpose(1, 2, 0, *range(3, 3 + spec.nd))  # (G, Mg, nb, *o) view
-        axis, pieces = (1, [(0, nb)]) if small else pieces_for(mg, nb)  # a small call: no thread hand-off
+        # a small call, or one tile with columns under SPLIT_COLUMNS_BYTES: the col2im on this thread alone
+        alone = small or (len(tiles) == 1 and cols.nbytes < SPLIT_COLUMNS_BYTES)
+        axis, pieces = (1, [(0, nb)]) if alone else pieces_for(mg, nb)
 
         def col2im(piece: tuple[int, int], cols=cols, ov=ov, axis=axis, nb=nb) -> None:
             part = [slice(None), slice(None)]
