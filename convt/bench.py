@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["CASES", "Case", "Result", "format_table", "peers_available", "run_suite"]
+__all__ = ["CASES", "Case", "Result", "check_memory", "format_table", "peers_available", "run_suite"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,18 @@ class Case:
         """
         return dataclasses.replace(self, x_shape=(n, *self.x_shape[1:]))
 
+    def image_bytes(self) -> tuple[int, int]:
+        """float32 bytes of one image's input and output, and of the weight.
+
+        >>> CASES[1].image_bytes()
+        (15680, 576)
+        """
+        from .spec import conv_transpose_spec
+
+        spec, _ = conv_transpose_spec((1, *self.x_shape[1:]), self.weight_shape(), **self.kwargs())
+        per_image = math.prod(self.x_shape[1:]) + self.out_channels * math.prod(spec.output_size)
+        return 4 * per_image, 4 * math.prod(self.weight_shape())
+
     def describe(self) -> str:
         sp = "x".join(map(str, self.x_shape))
         return f"{sp} -> {self.out_channels}, k{self.kernel} s{self.stride} p{self.padding} op{self.output_padding}"
@@ -97,6 +109,28 @@ CASES: tuple[Case, ...] = (
 )
 
 MODES = ("conv_transpose", "conv", "grad", "conv_grad")
+
+
+def check_memory(cases: Sequence[Case], limit: int | None = None) -> None:
+    """Refuse cases whose arrays would take more than ``limit`` bytes (default: an eighth of the machine's memory).
+
+    The bench holds each case's arrays several times over (the gradients' too,
+    and each peer's own copies), so a case's input, weight and output must fit
+    in an eighth of the memory.
+    """
+    from .errors import ConvError
+    from .spec import memory_limit_bytes
+
+    limit = memory_limit_bytes() // 8 if limit is None else limit
+    for c in cases:
+        per_image, weight = c.image_bytes()
+        if c.x_shape[0] * per_image + weight > limit:
+            most = max(0, (limit - weight) // per_image)
+            raise ConvError(
+                f"case {c.name} on a batch of {c.x_shape[0]} would hold "
+                f"{c.x_shape[0] * per_image + weight:.3g} bytes of float32 input, weight and output, over "
+                f"{limit:.3g} (an eighth of this machine's memory: the bench keeps several copies); "
+                f"valid: a batch of at most {most}")
 
 
 def peers_available() -> dict[str, str]:

@@ -353,6 +353,7 @@ def test_bench_lists_the_twelve_cases(capsys):
     (["bench", "--peers", "mxnet"], "unknown peer"),
     (["bench", "--samples", "0"], "--samples"),
     (["bench", "--batch", "0"], "--batch"),
+    (["bench", "--batch", "100000000", "--cases", "ae-2"], "valid: a batch of at most"),  # refused before allocating
 ])
 def test_bench_bad_arguments_exit_2(argv, word, capsys):
     from convt.cli import main

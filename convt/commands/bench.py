@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         if args.batch < 1:
             raise ValueError(f"--batch must be >= 1, got {args.batch}")
         cases = [c.with_batch(args.batch) for c in cases]
+    bench.check_memory(cases)
     wanted = [p.strip() for p in args.peers.split(",") if p.strip()]
     bad = [p for p in wanted if p not in ("torch", "ort", "jax")]
     if bad:
