@@ -350,6 +350,7 @@ def test_bench_lists_the_twelve_cases(capsys):
 
 @pytest.mark.parametrize("argv, word", [
     (["bench", "--cases", "nope"], "unknown case"),
+    (["bench", "--cases", ","], "names no case"),
     (["bench", "--peers", "mxnet"], "unknown peer"),
     (["bench", "--samples", "0"], "--samples"),
     (["bench", "--batch", "0"], "--batch"),

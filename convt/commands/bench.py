@@ -44,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
         names = [n.strip() for n in args.cases.split(",") if n.strip()]
         known = {c.name: c for c in bench.CASES}
         unknown = [n for n in names if n not in known]
+        if not names:
+            raise ValueError(f"--cases names no case (got {args.cases!r}); valid: {', '.join(known)}")
         if unknown:
             raise ValueError(f"--cases: unknown case(s) {unknown}; valid: {', '.join(known)}")
         cases = [known[n] for n in names]
