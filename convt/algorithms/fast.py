@@ -93,12 +93,17 @@ def choose_transpose(spec: ConvSpec, n: int) -> str:
         return "gemm"
     if 4 * cg <= mg and subpixel.waste(spec) <= MAX_SUBPIXEL_WASTE:
         return "subpixel"
-    waste = phase_shift.waste(spec)
-    if waste <= MAX_WASTE and spec.in_channels * mg * math.prod(spec.kernel_size) <= PS_MAX_WEIGHT:
+    if _phase_shift_fits(spec):
         return "phase_shift"
-    if gemm.phase_row(spec) < SHORT_ROW and waste <= MAX_FLAT_WASTE:
+    if gemm.phase_row(spec) < SHORT_ROW and phase_shift.waste(spec) <= MAX_FLAT_WASTE:
         return "gemm_flat" if n * math.prod(spec.input_size) >= FLAT_MIN_PIXELS else "phase_shift"
     return "gemm"
+
+
+def _phase_shift_fits(spec: ConvSpec) -> bool:
+    """Rule 4: little waste on the padded grid, and a weight small enough to copy and stream per tile."""
+    weight = spec.in_channels * (spec.out_channels // spec.groups) * math.prod(spec.kernel_size)
+    return phase_shift.waste(spec) <= MAX_WASTE and weight <= PS_MAX_WEIGHT
 
 
 _TRANSPOSE = {"gemm": gemm.conv_transpose, "gemm_flat": gemm_flat.conv_transpose, "subpixel": subpixel.conv_transpose,
@@ -139,8 +144,7 @@ def choose_conv(spec: ConvSpec, n: int) -> str:
     if any(s != 1 for s in spec.stride):
         return "im2col"
     tspec = stride1_transpose_spec(spec)  # rule 4 only: the small-batch route of rule 5 is measured on transposed layers
-    wins = choose_transpose(tspec, n) == "phase_shift" and phase_shift.waste(tspec) <= MAX_WASTE
-    return "phase_shift" if wins else "im2col"
+    return "phase_shift" if choose_transpose(tspec, n) == "phase_shift" and _phase_shift_fits(tspec) else "im2col"
 
 
 def conv_by_phase_shift(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
