@@ -175,6 +175,22 @@ def test_direct_planner_uses_phase_shift_for_large_stride1_images():
         fast.stride1_transpose_spec(strided)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 300), st.integers(1, 1 << 24), st.integers(1, 1 << 24), st.integers(1, 4))
+def test_batch_tiles_cover_the_batch_evenly_for_the_threads(n, per_image, budget, threads):
+    tiles = _layout.batch_tiles(n, per_image, budget, at_least=threads, multiply_adds=10**9)
+    assert [a for a, _ in tiles] == [0, *(b for _, b in tiles[:-1])] and tiles[-1][1] == n  # contiguous, all
+    sizes = [b - a for a, b in tiles]
+    assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1  # even
+    fit = max(1, budget // per_image)  # images whose temporaries fit the budget
+    assert max(sizes) <= fit or len(tiles) == n  # within the budget, unless one image alone exceeds it
+    # as many tiles as the threads at least, and a multiple of them unless that would need more tiles than images
+    assert len(tiles) >= min(threads, n)
+    assert len(tiles) % threads == 0 or len(tiles) == n
+    # no more tiles than the budget and the threads need: one thread-round fewer would break the budget
+    assert len(tiles) <= threads or len(tiles) - threads < -(-n // fit)
+
+
 @pytest.fixture
 def small_tiles(monkeypatch):
     """Temporaries of at most 1 KiB: every batch is cut into many tiles."""

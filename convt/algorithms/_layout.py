@@ -232,16 +232,24 @@ class Tiles(list):
 
 def batch_tiles(n: int, per_image_bytes: int, budget: int | None = None, at_least: int = 1,
                 multiply_adds: int = 0) -> Tiles:
-    """Split the batch into tiles whose temporaries stay near ``budget`` bytes (``at_least`` tiles).
+    """Split the batch into tiles whose temporaries stay near ``budget`` bytes, for ``at_least`` threads.
+
+    There are at least ``at_least`` tiles, and their number is a multiple of
+    it where the batch allows, so that threads taking whole tiles finish
+    together (five tiles on two threads take three tiles' time, six smaller
+    ones two tiles' worth less: docs/perf-notes.md item 68). Tile sizes
+    differ by at most one image.
 
     A call with under ``PARALLEL_BYTES`` of temporaries and under
     ``PARALLEL_MULTIPLY_ADDS`` multiply-adds is one tile on one thread
     (``small``): handing work to a second thread costs more than it saves.
 
     >>> batch_tiles(10, 1 << 20, 4 << 20)
-    [(0, 4), (4, 8), (8, 10)]
-    >>> batch_tiles(4, 1 << 20, at_least=2)
-    [(0, 2), (2, 4)]
+    [(0, 4), (4, 7), (7, 10)]
+    >>> batch_tiles(10, 1 << 20, 4 << 20, at_least=2)
+    [(0, 3), (3, 6), (6, 8), (8, 10)]
+    >>> batch_tiles(3, 4 << 20, at_least=2)
+    [(0, 1), (1, 2), (2, 3)]
     """
     budget = TILE_BYTES if budget is None else budget
     if n * per_image_bytes < PARALLEL_BYTES and multiply_adds < PARALLEL_MULTIPLY_ADDS:  # one tile, one thread
@@ -249,9 +257,9 @@ def batch_tiles(n: int, per_image_bytes: int, budget: int | None = None, at_leas
         tiles.small = True
         return tiles
     nb = max(1, min(n, budget // max(per_image_bytes, 1)))
-    tiles = max(math.ceil(n / nb), min(at_least, n))
-    nb = math.ceil(n / tiles)  # even tiles
-    return Tiles((a, min(a + nb, n)) for a in range(0, n, nb))
+    count = max(math.ceil(n / nb), min(at_least, n))
+    count = min(n, -(-count // at_least) * at_least) if at_least > 1 else count  # a multiple of the threads
+    return Tiles(_threads.chunks(n, count))
 
 
 def pieces_for(*sizes: int) -> tuple[int, list[tuple[int, int]]]:
