@@ -557,6 +557,27 @@ def test_pooled_direct_results_survive_the_next_call(small_pool):
     check("pooled im2col: second result", y2, algorithms.conv(x2, w, spec, "reference"))
 
 
+@pytest.mark.parametrize("size", [(4, 5), (12, 12)])  # by image (12 x 12 output pixels) or channel-major
+def test_weight_gradients_survive_the_next_call(small_tiles, size):
+    """Each thread's first tile makes its partial weight gradient: never a scratch buffer a later call reuses."""
+    rng = np.random.default_rng(2)
+    x1, x2 = rng.standard_normal((2, 6, 4, *size))
+    w, g1, g2 = rng.standard_normal((5, 4, 3, 3)), *rng.standard_normal((2, 6, 5, *size))
+    spec, _ = conv_spec(x1.shape, w.shape, padding=1)
+    assert len(im2col.prepare(spec, 6, 8, _threads.num_threads())[1]) > 1  # tiled
+    assert im2col.per_image(spec, weight_grad=True) == (size == (12, 12))
+    _threads.set_num_threads(2)
+    try:
+        dw1 = im2col.weight_grad(x1, g1, spec)
+        keep = dw1.copy()
+        _, dw2 = im2col.conv_and_weight_grad(x2, w, g2, spec)
+    finally:
+        _threads.set_num_threads(None)
+    assert not np.shares_memory(dw1, dw2)
+    check("first weight gradient kept", dw1, keep)
+    check("second weight gradient", dw2, sum(im2col.weight_grad(x2[i:i + 1], g2[i:i + 1], spec) for i in range(6)))
+
+
 @pytest.mark.parametrize("name", TRANSPOSED)
 def test_huge_strides_cost_what_their_taps_do(name):
     """A stride far above the kernel: all but ``k`` of the ``s`` output phases per axis are zeros and are

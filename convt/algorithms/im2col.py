@@ -251,19 +251,25 @@ def weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray:
     return _with_weight_grad(x, None, g, spec)[1]
 
 
-def _accumulate(partial: dict[int, np.ndarray], lock: threading.Lock, gm: np.ndarray, cols: np.ndarray,
-                dtype: np.dtype) -> None:
-    """Add this tile's ``gm @ cols^T`` (summed over its images, by image) to the calling thread's partial sum."""
-    prod = np.matmul(gm, cols.swapaxes(-1, -2), out=workspace("im2col.dw", (*gm.shape[:-1], cols.shape[-2]), dtype))
-    if prod.ndim == 4:  # by image: (nb, G, Mg, K)
-        prod = prod.sum(axis=0)
+def _accumulate(partial: dict[int, np.ndarray], gm: np.ndarray, cols: np.ndarray, dtype: np.dtype) -> None:
+    """Add this tile's ``gm @ cols^T`` (summed over its images, by image) to the calling thread's partial sum.
+
+    A thread's first tile makes its partial sum (a new array, no copy);
+    ``partial`` is keyed by thread, so no two threads touch one entry.
+    """
     key = threading.get_ident()
-    with lock:
-        acc = partial.get(key)
+    acc = partial.get(key)
+    colt = cols.swapaxes(-1, -2)
+    if gm.ndim == 4:  # by image: (nb, G, Mg, K), summed over the tile's images
+        prod = np.matmul(gm, colt, out=workspace("im2col.dw", (*gm.shape[:-1], cols.shape[-2]), dtype))
         if acc is None:
-            partial[key] = np.array(prod, copy=True)
-            return
-    acc += prod
+            partial[key] = prod.sum(axis=0)
+        else:
+            acc += prod.sum(axis=0)
+    elif acc is None:
+        partial[key] = np.matmul(gm, colt)
+    else:
+        acc += np.matmul(gm, colt, out=workspace("im2col.dw", (*gm.shape[:-1], cols.shape[-2]), dtype))
 
 
 def conv_and_weight_grad(x: np.ndarray, w: np.ndarray, g: np.ndarray, spec: ConvSpec) -> tuple[np.ndarray, np.ndarray]:
@@ -300,7 +306,6 @@ def _with_weight_grad(x: np.ndarray, w: np.ndarray | None, g: np.ndarray,
     out = None if w is None else result((n, groups, mg, *spec.output_size), np.result_type(x, w))
     dtype = np.result_type(x, g)
     partial: dict[int, np.ndarray] = {}
-    lock = threading.Lock()
     by_image = per_image(spec, weight_grad=True)
 
     def tile(nr: tuple[int, int]) -> None:
@@ -309,9 +314,11 @@ def _with_weight_grad(x: np.ndarray, w: np.ndarray | None, g: np.ndarray,
         cols = _columns(x[n0:n1], spec, windows, nb, by_image)
         if wm is not None and out is not None:
             _product(wm, cols, out[n0:n1], by_image)
-        _accumulate(partial, lock, _grad_operand(g[n0:n1], groups, by_image), cols, dtype)
+        _accumulate(partial, _grad_operand(g[n0:n1], groups, by_image), cols, dtype)
 
     _threads.run_tiles(tile, tiles, small=getattr(tiles, "small", False))
-    dw = functools.reduce(np.add, partial.values()).astype(dtype, copy=False)
+    dw, *rest = partial.values()  # each thread's partial sum, made by its own first tile
+    for part in rest:
+        dw += part
     dw = dw.reshape(spec.out_channels, cg, *spec.kernel_size)  # the columns' (Cg, T) order is the weight's
     return None if out is None else out.reshape(n, spec.out_channels, *spec.output_size), dw
