@@ -236,9 +236,9 @@ def batch_tiles(n: int, per_image_bytes: int, budget: int | None = None, at_leas
 
     There are at least ``at_least`` tiles, and their number is a multiple of
     it where the batch allows, so that threads taking whole tiles finish
-    together (five tiles on two threads take three tiles' time, six smaller
-    ones two tiles' worth less: docs/perf-notes.md item 68). Tile sizes
-    differ by at most one image.
+    together: five tiles on two threads take three tiles' time, six tiles
+    of the same batch two and a half of those (docs/perf-notes.md item 68).
+    Tile sizes differ by at most one image.
 
     A call with under ``PARALLEL_BYTES`` of temporaries and under
     ``PARALLEL_MULTIPLY_ADDS`` multiply-adds is one tile on one thread
