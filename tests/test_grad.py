@@ -254,6 +254,25 @@ def test_integers_exact(transposed):
         assert a.dtype == np.int64 and np.array_equal(a, r.astype(np.int64))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.int64])
+def test_bias_gradient_is_the_sum_over_batch_and_space(dtype):
+    """The bias gradient's matrix-vector route equals NumPy's sum, strided or contiguous, every rank."""
+    from convt.grad import _bias_grad
+
+    rng = np.random.default_rng(3)
+    for shape in ((3, 4, 7), (2, 5, 6, 3), (2, 3, 2, 4, 5), (1, 2, 9)):
+        g = (rng.standard_normal(shape) * 10).astype(dtype)
+        if np.dtype(dtype).kind == "c":
+            g = g + 1j * rng.standard_normal(shape).astype(dtype)
+        for arr in (g, g[..., ::2]):  # contiguous, then a strided view
+            want = arr.astype(np.complex128 if np.dtype(dtype).kind == "c" else np.float64).sum(
+                axis=(0, *range(2, arr.ndim)))
+            got = _bias_grad(arr)
+            assert got.dtype == np.dtype(dtype) and got.shape == (shape[1],)
+            tol = {np.float32: 1e-6, np.complex64: 1e-6, np.float64: 1e-14, np.int64: 0.0}[dtype]
+            check(f"bias gradient {np.dtype(dtype)} {arr.shape}", got, want.astype(got.dtype), tol=tol)
+
+
 def test_output_size_and_unbatched():
     rng = np.random.default_rng(2)
     x, w = rng.standard_normal((3, 4, 5)), rng.standard_normal((3, 2, 3, 3))
