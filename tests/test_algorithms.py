@@ -445,6 +445,13 @@ def test_weight_grad_is_the_definition(case, seed):
         e[idx] = 1.0
         want[idx] = np.sum(algorithms.conv(x, e, spec, "reference") * g)
     check("im2col weight_grad vs reference", im2col.weight_grad(x, g, spec), want)
+    for limit in (0, 1 << 40):  # both orientations of the product, whatever the rule picks; blocks of 2 rows
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(im2col, "TRANSPOSE_MAX_WEIGHT", limit)
+            mp.setattr(im2col, "TRANSPOSE_ROWS", 2)
+            flipped = im2col.weight_grad_transposed(spec)
+            check(f"im2col weight_grad {'cols @ g^T' if flipped else 'g @ cols^T'} vs reference",
+                  im2col.weight_grad(x, g, spec), want)
 
 
 @settings(max_examples=80, deadline=None)
@@ -557,9 +564,11 @@ def test_pooled_direct_results_survive_the_next_call(small_pool):
     check("pooled im2col: second result", y2, algorithms.conv(x2, w, spec, "reference"))
 
 
+@pytest.mark.parametrize("limit", [0, 1 << 40])  # the product as g @ cols^T (its sum returned as it is), or flipped
 @pytest.mark.parametrize("size", [(4, 5), (12, 12)])  # by image (12 x 12 output pixels) or channel-major
-def test_weight_gradients_survive_the_next_call(small_tiles, size):
+def test_weight_gradients_survive_the_next_call(small_tiles, monkeypatch, size, limit):
     """Each thread's first tile makes its partial weight gradient: never a scratch buffer a later call reuses."""
+    monkeypatch.setattr(im2col, "TRANSPOSE_MAX_WEIGHT", limit)
     rng = np.random.default_rng(2)
     x1, x2 = rng.standard_normal((2, 6, 4, *size))
     w, g1, g2 = rng.standard_normal((5, 4, 3, 3)), *rng.standard_normal((2, 6, 5, *size))

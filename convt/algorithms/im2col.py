@@ -28,8 +28,9 @@ from ..spec import ConvSpec
 from . import _threads
 from ._layout import batch_tiles, channel_major, pieces_for, result, workspace
 
-__all__ = ["DIRECT_GATHER", "PER_IMAGE_PIXELS", "conv", "conv_and_weight_grad", "direct_windows", "gathers_directly",
-           "per_image", "prepare", "weight_grad"]
+__all__ = ["DIRECT_GATHER", "PER_IMAGE_PIXELS", "TRANSPOSE_MAX_WEIGHT", "TRANSPOSE_ROWS", "conv",
+           "conv_and_weight_grad", "direct_windows", "gathers_directly", "per_image", "prepare", "weight_grad",
+           "weight_grad_transposed"]
 
 
 @functools.lru_cache(maxsize=512)
@@ -251,25 +252,70 @@ def weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray:
     return _with_weight_grad(x, None, g, spec)[1]
 
 
-def _accumulate(partial: dict[int, np.ndarray], gm: np.ndarray, cols: np.ndarray, dtype: np.dtype) -> None:
-    """Add this tile's ``gm @ cols^T`` (summed over its images, by image) to the calling thread's partial sum.
+def weight_grad_transposed(spec: ConvSpec) -> bool:
+    """Whether the weight gradient is multiplied the other way round, ``cols @ g^T`` (``(K, Mg)``, then transposed).
+
+    OpenBLAS runs the product faster with the longer of ``K = C_in/G * T``
+    and ``Mg`` as its rows: ``cols @ g^T`` when ``K > Mg``, for weights of at
+    most ``TRANSPOSE_MAX_WEIGHT`` values (dcgan-1's 2**21 lost 10% that way;
+    docs/perf-notes.md item 73). The partial sums stay ``(K, Mg)`` and are
+    transposed once.
+
+    >>> from convt.spec import conv_spec
+    >>> wide, thin = conv_spec((1, 64, 8, 8), (64, 64, 3, 3))[0], conv_spec((1, 3, 8, 8), (64, 3, 4, 4))[0]
+    >>> weight_grad_transposed(wide), weight_grad_transposed(thin)
+    (True, False)
+    """
+    k, mg = spec.in_channels // spec.groups * math.prod(spec.kernel_size), spec.out_channels // spec.groups
+    return mg < k and k * mg <= TRANSPOSE_MAX_WEIGHT
+
+
+#: the largest weight gradient (values per group) multiplied as ``cols @ g^T`` (perf-notes item 73)
+TRANSPOSE_MAX_WEIGHT = 1 << 20
+
+
+#: rows of the ``(K, Mg)`` weight gradient transposed per call (a block stays in cache; perf-notes item 73)
+TRANSPOSE_ROWS = 32
+
+
+def _transposed(a: np.ndarray) -> np.ndarray:
+    """A new C-contiguous array: ``a`` with its last two axes swapped, copied in blocks of rows.
+
+    One strided copy of a large matrix misses the cache on every element
+    (5.4 ms for 4096 x 512 float32 values); blocks of ``TRANSPOSE_ROWS``
+    rows take 1.0 ms.
+
+    >>> _transposed(np.arange(6).reshape(1, 3, 2))
+    array([[[0, 2, 4],
+            [1, 3, 5]]])
+    """
+    out = np.empty((*a.shape[:-2], a.shape[-1], a.shape[-2]), dtype=a.dtype)
+    for r in range(0, a.shape[-2], TRANSPOSE_ROWS):
+        out[..., r:r + TRANSPOSE_ROWS] = a[..., r:r + TRANSPOSE_ROWS, :].swapaxes(-1, -2)
+    return out
+
+
+def _accumulate(partial: dict[int, np.ndarray], gm: np.ndarray, cols: np.ndarray, dtype: np.dtype,
+                flip: bool) -> None:
+    """Add this tile's ``gm @ cols^T`` (``flip``: ``cols @ gm^T``), summed over its images, to this thread's sum.
 
     A thread's first tile makes its partial sum (a new array, no copy);
     ``partial`` is keyed by thread, so no two threads touch one entry.
     """
     key = threading.get_ident()
     acc = partial.get(key)
-    colt = cols.swapaxes(-1, -2)
-    if gm.ndim == 4:  # by image: (nb, G, Mg, K), summed over the tile's images
-        prod = np.matmul(gm, colt, out=workspace("im2col.dw", (*gm.shape[:-1], cols.shape[-2]), dtype))
+    a, b = (cols, gm.swapaxes(-1, -2)) if flip else (gm, cols.swapaxes(-1, -2))
+    shape = (*a.shape[:-1], b.shape[-1])
+    if a.ndim == 4:  # by image: (nb, G, rows, cols), summed over the tile's images
+        prod = np.matmul(a, b, out=workspace("im2col.dw", shape, dtype))
         if acc is None:
             partial[key] = prod.sum(axis=0)
         else:
             acc += prod.sum(axis=0)
     elif acc is None:
-        partial[key] = np.matmul(gm, colt)
+        partial[key] = np.matmul(a, b)
     else:
-        acc += np.matmul(gm, colt, out=workspace("im2col.dw", (*gm.shape[:-1], cols.shape[-2]), dtype))
+        acc += np.matmul(a, b, out=workspace("im2col.dw", shape, dtype))
 
 
 def conv_and_weight_grad(x: np.ndarray, w: np.ndarray, g: np.ndarray, spec: ConvSpec) -> tuple[np.ndarray, np.ndarray]:
@@ -307,6 +353,7 @@ def _with_weight_grad(x: np.ndarray, w: np.ndarray | None, g: np.ndarray,
     dtype = np.result_type(x, g)
     partial: dict[int, np.ndarray] = {}
     by_image = per_image(spec, weight_grad=True)
+    flip = weight_grad_transposed(spec)
 
     def tile(nr: tuple[int, int]) -> None:
         n0, n1 = nr
@@ -314,11 +361,13 @@ def _with_weight_grad(x: np.ndarray, w: np.ndarray | None, g: np.ndarray,
         cols = _columns(x[n0:n1], spec, windows, nb, by_image)
         if wm is not None and out is not None:
             _product(wm, cols, out[n0:n1], by_image)
-        _accumulate(partial, _grad_operand(g[n0:n1], groups, by_image), cols, dtype)
+        _accumulate(partial, _grad_operand(g[n0:n1], groups, by_image), cols, dtype, flip)
 
     _threads.run_tiles(tile, tiles, small=getattr(tiles, "small", False))
     dw, *rest = partial.values()  # each thread's partial sum, made by its own first tile
     for part in rest:
         dw += part
+    if flip:  # (G, Cg*T, Mg) -> (G, Mg, Cg*T)
+        dw = _transposed(dw)
     dw = dw.reshape(spec.out_channels, cg, *spec.kernel_size)  # the columns' (Cg, T) order is the weight's
     return None if out is None else out.reshape(n, spec.out_channels, *spec.output_size), dw
