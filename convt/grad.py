@@ -31,7 +31,6 @@ from typing import Any
 import numpy as np
 
 from . import algorithms
-from .algorithms import _threads
 from .errors import ConvError
 from .ops import prepare_arrays
 from .spec import ConvSpec, conv_spec, conv_transpose_spec
@@ -55,25 +54,6 @@ def _check_grad_output(func: str, g: np.ndarray, spec: ConvSpec, batch: int | No
 def _finish(grads: tuple[np.ndarray, ...], result: np.dtype, batched: bool) -> Grads:
     gx, gw, gb = (a.astype(result, copy=False) for a in grads)
     return (gx if batched else gx[0]), gw, gb
-
-
-def _bias_grad(g: np.ndarray) -> np.ndarray:
-    """``g`` summed over the batch and spatial axes, shape ``(C,)``.
-
-    Floats and complex numbers: one matrix-vector product with ones (BLAS
-    runs it at memory speed, several times NumPy's pairwise ``sum`` over
-    these axes; docs/perf-notes.md item 71). Integers: NumPy's exact sum.
-
-    >>> _bias_grad(np.arange(12.0).reshape(2, 3, 2))
-    array([14., 22., 30.])
-    """
-    n, c = g.shape[:2]
-    if g.dtype.kind not in "fc" or not g.flags.c_contiguous or g.size == 0:
-        return g.sum(axis=(0, *range(2, g.ndim)))
-    pixels = g.size // (n * c)
-    with _threads.blas_threads(1):  # OpenBLAS's threads would spin on after it, in the cores' way
-        rows = g.reshape(n * c, pixels) @ np.ones(pixels, g.dtype)
-    return rows.reshape(n, c).sum(axis=0)
 
 
 def conv_grad(grad_output: Any, x: Any, weight: Any, *, stride: Any = 1, padding: Any = 0,
@@ -122,7 +102,7 @@ def conv_grad(grad_output: Any, x: Any, weight: Any, *, stride: Any = 1, padding
     xb, wk, gb = (a.astype(work, copy=False) for a in (xb, w, gb))
     gx = algorithms.conv_transpose(gb, wk, spec.adjoint())
     gw = algorithms.conv_weight_grad(xb, gb, spec)
-    return _finish((gx, gw, _bias_grad(gb)), result, batched)
+    return _finish((gx, gw, algorithms.bias_grad(gb)), result, batched)
 
 
 def conv_transpose_grad(grad_output: Any, x: Any, weight: Any, *, stride: Any = 1, padding: Any = 0,
@@ -173,4 +153,4 @@ def conv_transpose_grad(grad_output: Any, x: Any, weight: Any, *, stride: Any = 
     xb, wk, gb = (a.astype(work, copy=False) for a in (xb, w, gb))
     adj = spec.adjoint()
     gx, gw = algorithms.conv_and_weight_grad(gb, wk, xb, adj)  # one shared im2col of grad_output
-    return _finish((gx, gw, _bias_grad(gb)), result, batched)
+    return _finish((gx, gw, algorithms.bias_grad(gb)), result, batched)

@@ -29,10 +29,11 @@ import numpy as np
 from ..spec import ConvSpec
 from . import fast, gemm, gemm_flat, im2col, phase_shift, reference, subpixel, zero_insertion
 from ._common import fold_by_mode, pad_by_mode
-from ._threads import num_threads, set_num_threads
+from ._threads import blas_threads, num_threads, set_num_threads
 
 __all__ = [
-    "CONV_ALGORITHMS", "TRANSPOSE_ALGORITHMS", "conv", "conv_and_weight_grad", "conv_transpose", "conv_weight_grad",
+    "CONV_ALGORITHMS", "TRANSPOSE_ALGORITHMS", "bias_grad", "conv", "conv_and_weight_grad", "conv_transpose",
+    "conv_weight_grad",
     "num_threads",
     "set_num_threads",
 ]
@@ -69,6 +70,26 @@ def _zeros_mode(x: np.ndarray, spec: ConvSpec) -> tuple[np.ndarray, ConvSpec]:
     rest = tuple((min(lo, 0), min(hi, 0)) for lo, hi in spec.pads)
     return x, ConvSpec(False, spec.in_channels, spec.out_channels, spec.groups, x.shape[2:],
                        spec.kernel_size, spec.stride, spec.dilation, rest, spec.output_size)
+
+
+def bias_grad(g: np.ndarray) -> np.ndarray:
+    """``g`` summed over the batch and spatial axes, shape ``(C,)``: the bias gradient.
+
+    Floats and complex numbers: one matrix-vector product with ones (BLAS
+    runs it at memory speed, several times NumPy's pairwise ``sum`` over
+    these axes; docs/perf-notes.md item 71). Integers and strided arrays:
+    NumPy's sum.
+
+    >>> bias_grad(np.arange(12.0).reshape(2, 3, 2))
+    array([14., 22., 30.])
+    """
+    n, c = g.shape[:2]
+    if g.dtype.kind not in "fc" or not g.flags.c_contiguous or g.size == 0:
+        return g.sum(axis=(0, *range(2, g.ndim)))
+    pixels = g.size // (n * c)
+    with blas_threads(1):  # OpenBLAS's threads would spin on after it, in the cores' way
+        rows = g.reshape(n * c, pixels) @ np.ones(pixels, g.dtype)
+    return rows.reshape(n, c).sum(axis=0)
 
 
 def conv_weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray:
