@@ -275,26 +275,33 @@ def channel_major(x: np.ndarray, groups: int, pads, name: str | None = None,
     With ``name`` the result lives in that :func:`workspace`; with ``out``
     (a view of that shape, e.g. into a larger flat buffer) it is written there.
     """
+    shape, src, dst, padded = _channel_major_plan(x.shape, groups, tuple(map(tuple, pads)))
     nb, c = x.shape[:2]
-    sp = x.shape[2:]
-    xt = x.reshape(nb, groups, c // groups, *sp)
-    xt = xt.transpose(1, 2, 0, *range(3, 3 + len(sp)))  # (G, C/G, nb, *i)
-    src = [slice(None)] * 3
-    dst = [slice(None)] * 3
+    xt = x.reshape(nb, groups, c // groups, *x.shape[2:])
+    xt = xt.transpose(1, 2, 0, *range(3, x.ndim + 1))  # (G, C/G, nb, *i)
+    if out is None:
+        out = np.empty(shape, dtype=x.dtype) if name is None else workspace(name, shape, x.dtype)
+    if padded:
+        out.fill(0)
+    out[dst] = xt[src]
+    return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _channel_major_plan(xshape: tuple[int, ...], groups: int, pads: tuple[tuple[int, int], ...]):
+    """:func:`channel_major`'s result shape, source and target slices, and whether it pads (per shape)."""
+    nb, c = xshape[:2]
+    src: list[slice] = [slice(None)] * 3
+    dst: list[slice] = [slice(None)] * 3
     shape = [groups, c // groups, nb]
     padded = False
-    for n, (lo, hi) in zip(sp, pads):
+    for n, (lo, hi) in zip(xshape[2:], pads):
         shape.append(n + lo + hi)
         start, stop, at = ar.pad_crop_window(n, lo, hi)
         src.append(slice(start, stop))
         dst.append(slice(at, at + stop - start))
         padded = padded or lo > 0 or hi > 0
-    if out is None:
-        out = np.empty(shape, dtype=x.dtype) if name is None else workspace(name, shape, x.dtype)
-    if padded:
-        out.fill(0)
-    out[tuple(dst)] = xt[tuple(src)]
-    return out
+    return tuple(shape), tuple(src), tuple(dst), padded
 
 
 def flat_padded_tile(x: np.ndarray, groups: int, pads, grid, tail: int, name: str) -> tuple[np.ndarray, int]:

@@ -24,7 +24,7 @@ _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 _lock = threading.Lock()
 _blas: Any = False  # False: not looked up yet; None: none found
-_local = threading.local()  # .inner: this thread already runs one of several tiles
+_inner: set[int] = set()  # the threads (by ident) that run one of several tiles now
 
 
 def set_num_threads(n: int | None) -> None:
@@ -73,7 +73,7 @@ def _blas_threads() -> int | None:
 
 def num_threads() -> int:
     """The number of threads the memory-bound stages use now (1 inside a tile worker)."""
-    if getattr(_local, "inner", False):
+    if _inner and threading.get_ident() in _inner:
         return 1
     n = _setting if _setting is not None else _default()
     blas = _blas_threads()
@@ -154,7 +154,8 @@ def run_tiles(fn: Callable[[tuple[int, int]], None], tiles: Sequence[tuple[int, 
     take = threading.Lock()
 
     def work(piece: tuple[int, int]) -> None:
-        _local.inner = True
+        me = threading.get_ident()
+        _inner.add(me)
         try:
             while True:
                 with take:
@@ -163,7 +164,7 @@ def run_tiles(fn: Callable[[tuple[int, int]], None], tiles: Sequence[tuple[int, 
                     return
                 fn(tile)
         finally:
-            _local.inner = False
+            _inner.discard(me)
 
     with blas_threads(1):
         parallel(work, [(i, i + 1) for i in range(min(t, len(tiles)))])

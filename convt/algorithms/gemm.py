@@ -62,6 +62,7 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1):
     return tuple(phases), batch_tiles(n, cols_per_image, at_least=threads, multiply_adds=spec.multiply_adds(n))
 
 
+@functools.lru_cache(maxsize=1024)
 def channels_last(spec: ConvSpec, n: int) -> bool:
     """Whether the col2im of a batch of ``n`` runs with output channels innermost.
 
