@@ -11,6 +11,14 @@ is written once into the strided phase of the output. The work is split
 across threads by output channel (or batch); no tap multiplies an inserted
 zero and no output element is read back.
 
+Channels-last (:func:`channels_last`: small images, many output channels)
+the product is ``(G, nb*P, Cg) @ (G, Cg, T*Mg)`` on a tap-major weight, cut
+by the first kernel axis: one product per first-axis tap, whose columns
+are added into the phases they feed before the next product overwrites
+them. The columns of a tile stay a few hundred KiB to a few MiB, near the
+core's cache, and the tiles grow to more rows per product (faster in
+OpenBLAS) within the same budget (docs/perf-notes.md item 74).
+
 Best when the output has few channels (the col2im moves ``T * C_out``
 values per input pixel, against sub-pixel's ``T * C_in``).
 """
@@ -41,9 +49,28 @@ CL_COLUMNS = 5
 
 
 @functools.lru_cache(maxsize=512)
-def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1):
-    """Per shape: per phase its output slices, sizes and (tap, source, buffer window) entries; tiles."""
+def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1, last: bool | None = None):
+    """Per shape: the phases, the products and what each adds where, and the batch tiles.
+
+    Returns ``(phases, block, groups, tiles)``. ``phases``: per output phase
+    its output slices, sizes and ``(tap, source, buffer window, full)``
+    entries. ``block``: the taps per product, all of them channels-first;
+    channels-last (``last``, default :func:`channels_last`), the taps of one
+    index on the first kernel axis (docs/perf-notes.md item 74). ``groups``:
+    ``(blocks, steps, slots, at, region)`` per group of phases that read the
+    same products (the phases of one first-axis phase, channels-last: a
+    first-axis tap feeds only one of them); ``steps``: per block
+    ``(phase, entries, first, last)`` for every phase it feeds,
+    ``first``/``last`` whether it is the phase's first or last block; the
+    running sums of a piece of the tile, in positions of a phase: ``slots``
+    where each phase fed by several blocks keeps its own, the others sharing
+    one from ``at``, ``region`` in all.
+    """
+    if last is None:
+        last = channels_last(spec, n)
     per_axis, _ = axis_phases(spec)
+    ntaps = math.prod(spec.kernel_size)
+    block = ntaps // spec.kernel_size[0] if last else ntaps
     phases = []
     for combo in itertools.product(*per_axis):
         dst = tuple(slice(r, None, s) for (r, _, _), s in zip(combo, spec.stride))
@@ -58,8 +85,36 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1):
             entries.append((tap, src, buf, full))
         entries.sort(key=lambda e: not e[3])  # a full-window tap first: it initialises the buffer
         phases.append((dst, counts, tuple(entries)))
-    cols_per_image = math.prod(spec.kernel_size) * spec.out_channels * math.prod(spec.input_size) * itemsize
-    return tuple(phases), batch_tiles(n, cols_per_image, at_least=threads, multiply_adds=spec.multiply_adds(n))
+    members: dict[int, list[int]] = {}
+    for j, (dst, _, _) in enumerate(phases):  # channels-first: one group
+        members.setdefault(dst[0].start if last else 0, []).append(j)
+    groups = []
+    for group in members.values():
+        feeds = {(b, j): tuple(e for e in phases[j][2] if e[0] // block == b)
+                 for j in group for b in {e[0] // block for e in phases[j][2]}}
+        # blocks with full-window taps first: they initialise their phases' buffers without a fill
+        blocks = sorted({b for b, _ in feeds}, key=lambda b: (-sum(e[3] for (c, _), es in feeds.items() if c == b
+                                                                   for e in es), b))
+        order = {b: k for k, b in enumerate(blocks)}
+        span = {j: [order[b] for b, i in feeds if i == j] for j in group}
+        steps = [tuple((j, feeds[b, j], order[b] == min(span[j]), order[b] == max(span[j]))
+                       for j in group if (b, j) in feeds) for b in blocks]
+        # each piece's running sums, in positions of a phase: its own for a phase fed by several products
+        # (from 0 on), one shared by the others (after them)
+        slots, at, shared = {}, 0, 0
+        for j in group:
+            if len(span[j]) > 1:
+                slots[j], at = at, at + math.prod(phases[j][1])
+            else:
+                shared = max(shared, math.prod(phases[j][1]))
+        groups.append((tuple(blocks), tuple(steps), slots, at, at + shared))
+    pixels = math.prod(spec.input_size)
+    per_image = block * spec.out_channels * pixels * itemsize  # the columns of a product
+    if last:  # and the tile's channels-last copy, and the running sums of a group's phases
+        sums = max(sum(math.prod(phases[j][1]) for j in group) for group in members.values())
+        per_image += (spec.in_channels * pixels + spec.out_channels * sums) * itemsize
+    return tuple(phases), block, tuple(groups), batch_tiles(n, per_image, at_least=threads,
+                                                             multiply_adds=spec.multiply_adds(n))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -105,19 +160,21 @@ def phase_row(spec: ConvSpec) -> int:
 
 
 def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, layout: str | None = None) -> np.ndarray:
-    """Transposed convolution by one product per batch tile and a threaded, phase-wise col2im.
+    """Transposed convolution by products per batch tile and a threaded, phase-wise col2im.
 
     ``layout`` ("channels_first" or "channels_last", default: :func:`channels_last`
     decides) is the order of the column buffer the col2im reads: spatial axes
-    innermost, or output channels innermost.
+    innermost (one product per tile), or output channels innermost (one
+    product per first-axis tap, each added into the phases it feeds before
+    the next: :func:`prepare`).
     """
     n, groups, nd = x.shape[0], spec.groups, spec.nd
     cg, mg = spec.in_channels // groups, spec.out_channels // groups
-    ntaps = math.prod(spec.kernel_size)
+    ntaps, pixels = math.prod(spec.kernel_size), math.prod(spec.input_size)
     if (zeros := untapped_result(x, w, spec)) is not None:  # every tap reads only padding
         return zeros
-    phases, tiles = prepare(spec, n, x.dtype.itemsize, _threads.num_threads())
     last = channels_last(spec, n) if layout is None else layout == "channels_last"
+    phases, block, plan, tiles = prepare(spec, n, x.dtype.itemsize, _threads.num_threads(), last)
     dtype = np.result_type(x, w)
     if last:  # the columns tap-major, so that each tap's block has the output channels innermost
         wm = tap_major(w, groups).reshape(groups, cg, ntaps * mg)  # (G, Cg, T*Mg)
@@ -125,65 +182,101 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, layout: str | N
         wm = w.reshape(groups, cg, mg * ntaps).transpose(0, 2, 1)  # (G, Mg*T, Cg), a transposed view
     small = getattr(tiles, "small", False)
     empty_phase = not axis_phases(spec)[1]  # some output phase has no tap: zeros
-    max_count = max(math.prod(counts) for _, counts, _ in phases)
     out = result((n, groups, mg, *spec.output_size), dtype, zeros=empty_phase)
+
     def tile(nr: tuple[int, int]) -> None:
         n0, n1 = nr
         nb = n1 - n0
-        if last:
-            # (nb, G, Cg, *i) -> (G, nb*P, Cg) @ (G, Cg, T*Mg) -> (G, nb, *i, T, Mg), viewed (G, T, Mg, nb, *i)
-            pix = nb * math.prod(spec.input_size)
-            xl = workspace("gemm.x", (groups, nb, pix // nb, cg), x.dtype)
+        if last:  # the tile's channels-last copy, (G, nb*P, Cg), for every block's product
+            xl = workspace("gemm.x", (groups, nb, pixels, cg), x.dtype)
             np.copyto(xl, x[n0:n1].reshape(nb, groups, cg, -1).transpose(1, 0, 3, 2))
-            cols = np.matmul(xl.reshape(groups, pix, cg), wm, out=workspace("gemm.cols", (groups, pix, ntaps * mg), dtype))
-            cols = cols.reshape(groups, nb, *spec.input_size, ntaps, mg)
-            cols = cols.transpose(0, nd + 2, nd + 3, 1, *range(2, nd + 2))
-        elif math.prod(spec.input_size) >= BATCH_PIXELS:
-            # (G, Mg*T, Cg) @ (nb, G, Cg, P) -> (nb, G, Mg*T, P): one product per image, no copy of x,
-            # viewed (G, T, Mg, nb, *i)
-            xb = x[n0:n1].reshape(nb, groups, cg, -1)
-            cols = np.matmul(wm, xb, out=workspace("gemm.cols", (nb, groups, ntaps * mg, xb.shape[3]), dtype))
-            cols = cols.reshape(nb, groups, mg, ntaps, *spec.input_size).transpose(1, 3, 2, 0, *range(4, 4 + nd))
-        else:
-            xm = channel_major(x[n0:n1], groups, ((0, 0),) * nd, "gemm.x").reshape(groups, cg, -1)
-            cols = np.matmul(wm, xm, out=workspace("gemm.cols", (groups, ntaps * mg, xm.shape[2]), dtype))
-            cols = cols.reshape(groups, mg, ntaps, nb, *spec.input_size).swapaxes(1, 2)  # (G, T, Mg, nb, *i)
+            columns = functools.partial(_columns_last, xl.reshape(groups, nb * pixels, cg), wm, spec, block, dtype)
+        else:  # one product of every tap: the only block
+            every = _columns_first(x[n0:n1], wm, spec, dtype)
+
+            def columns(b: int, every=every) -> np.ndarray:
+                return every
         ov = out[n0:n1].transpose(1, 2, 0, *range(3, 3 + spec.nd))  # (G, Mg, nb, *o) view
-        # a small call, or one tile with columns under SPLIT_COLUMNS_BYTES: the col2im on this thread alone
-        alone = small or (len(tiles) == 1 and cols.nbytes < SPLIT_COLUMNS_BYTES)
+        # a small call, or one tile whose product's columns are under SPLIT_COLUMNS_BYTES: the col2im on this
+        # thread alone
+        alone = small or (len(tiles) == 1 and groups * block * mg * nb * pixels * dtype.itemsize < SPLIT_COLUMNS_BYTES)
         axis, pieces = (1, [(0, nb)]) if alone else pieces_for(mg, nb)
+        widest = max(b - a for a, b in pieces)
+        cell = groups * widest * (nb if axis == 0 else mg)  # a piece's share of one position of a phase
+        for blocks, steps, slots, at, region in plan:
+            offsets = {j: cell * k for j, k in slots.items()}
+            at, region = cell * at, cell * region
+            store = workspace("gemm.acc", (len(pieces) * region,), dtype)
+            for b, step in zip(blocks, steps):
+                cols = columns(b)  # (G, block, Mg, nb, *i)
 
-        def col2im(piece: tuple[int, int], cols=cols, ov=ov, axis=axis, nb=nb) -> None:
-            part = [slice(None), slice(None)]
-            part[axis] = slice(*piece)
-            lead = (slice(None), *part)
-            sizes = [groups, mg, nb]
-            sizes[axis + 1] = piece[1] - piece[0]
-            store = workspace("gemm.acc", (math.prod(sizes) * max_count,), cols.dtype)  # every phase's buffer
-            for dst, counts, entries in phases:
-                srcs = [(cols[(slice(None), tap, *part, *src)], buf, full) for tap, src, buf, full in entries]
-                if len(srcs) == 1 and srcs[0][2]:  # one tap feeds the whole phase: write it straight
-                    ov[(*lead, *dst)] = srcs[0][0]
-                    continue
-                if last:  # the buffer in the same order as the columns: (G, nb, *counts, Mg)
-                    acc = store[:math.prod(sizes) * math.prod(counts)].reshape(
-                        sizes[0], sizes[2], *counts, sizes[1])
-                    acc = acc.transpose(0, nd + 2, 1, *range(2, nd + 2))
-                else:
-                    acc = store[:math.prod(sizes) * math.prod(counts)].reshape(*sizes, *counts)
-                if len(srcs) > 1 and srcs[0][2] and srcs[1][2]:
-                    np.add(srcs[0][0], srcs[1][0], out=acc)
-                    rest = srcs[2:]
-                elif srcs[0][2]:
-                    np.copyto(acc, srcs[0][0])
-                    rest = srcs[1:]
-                else:
-                    acc.fill(0)
-                    rest = srcs
-                for src, buf, _ in rest:
-                    acc[(Ellipsis, *buf)] += src
-                ov[(*lead, *dst)] = acc
+                def col2im(piece: tuple[int, int], cols=cols, step=step, offsets=offsets, at=at,
+                           region=region, store=store) -> None:
+                    part = [slice(None), slice(None)]
+                    part[axis] = slice(*piece)
+                    lead = (slice(None), *part)
+                    sizes = [groups, mg, nb]
+                    sizes[axis + 1] = piece[1] - piece[0]
+                    base = pieces.index(piece) * region
+                    for j, entries, first, final in step:
+                        dst, counts, _ = phases[j]
+                        srcs = [(cols[(slice(None), tap % block, *part, *src)], buf, full)
+                                for tap, src, buf, full in entries]
+                        if first and final and len(srcs) == 1 and srcs[0][2]:  # one tap feeds the whole phase
+                            ov[(*lead, *dst)] = srcs[0][0]  # written straight
+                            continue
+                        start = base + offsets.get(j, at)
+                        mem = store[start:start + math.prod(sizes) * math.prod(counts)]
+                        if last:  # the buffer in the same order as the columns: (G, nb, *counts, Mg)
+                            acc = mem.reshape(sizes[0], sizes[2], *counts, sizes[1]).transpose(
+                                0, nd + 2, 1, *range(2, nd + 2))
+                        else:
+                            acc = mem.reshape(*sizes, *counts)
+                        rest = srcs
+                        if first and len(srcs) > 1 and srcs[0][2] and srcs[1][2]:
+                            np.add(srcs[0][0], srcs[1][0], out=acc)
+                            rest = srcs[2:]
+                        elif first and srcs[0][2]:
+                            np.copyto(acc, srcs[0][0])
+                            rest = srcs[1:]
+                        elif first:
+                            acc.fill(0)
+                        for src, buf, _ in rest:
+                            acc[(Ellipsis, *buf)] += src
+                        if final:
+                            ov[(*lead, *dst)] = acc
 
-        _threads.parallel(col2im, pieces)
+                _threads.parallel(col2im, pieces)
     _threads.run_tiles(tile, tiles, small=small)
     return out.reshape(n, spec.out_channels, *spec.output_size)
+
+
+def _columns_last(xl: np.ndarray, wm: np.ndarray, spec: ConvSpec, block: int, dtype: np.dtype,
+                  b: int) -> np.ndarray:
+    """Block ``b`` of a channels-last tile's products, viewed ``(G, block, Mg, nb, *i)``.
+
+    ``(G, nb*P, Cg) @ (G, Cg, block*Mg) -> (G, nb, *i, block, Mg)``: the
+    taps ``b*block ... (b+1)*block - 1`` of the tap-major weight, a column
+    slice that BLAS reads as it lies.
+    """
+    groups, pix, _ = xl.shape
+    mg, nd = spec.out_channels // groups, spec.nd
+    cols = np.matmul(xl, wm[:, :, b * block * mg:(b + 1) * block * mg],
+                     out=workspace("gemm.cols", (groups, pix, block * mg), dtype))
+    cols = cols.reshape(groups, pix // math.prod(spec.input_size), *spec.input_size, block, mg)
+    return cols.transpose(0, nd + 2, nd + 3, 1, *range(2, nd + 2))
+
+
+def _columns_first(x: np.ndarray, wm: np.ndarray, spec: ConvSpec, dtype: np.dtype) -> np.ndarray:
+    """A tile's one channels-first product, every tap, viewed ``(G, T, Mg, nb, *i)``."""
+    nb, groups, nd = x.shape[0], spec.groups, spec.nd
+    cg, mg = spec.in_channels // groups, spec.out_channels // groups
+    ntaps = math.prod(spec.kernel_size)
+    if math.prod(spec.input_size) >= BATCH_PIXELS:
+        # (G, Mg*T, Cg) @ (nb, G, Cg, P) -> (nb, G, Mg*T, P): one product per image, no copy of x
+        xb = x.reshape(nb, groups, cg, -1)
+        cols = np.matmul(wm, xb, out=workspace("gemm.cols", (nb, groups, ntaps * mg, xb.shape[3]), dtype))
+        return cols.reshape(nb, groups, mg, ntaps, *spec.input_size).transpose(1, 3, 2, 0, *range(4, 4 + nd))
+    xm = channel_major(x, groups, ((0, 0),) * nd, "gemm.x").reshape(groups, cg, -1)
+    cols = np.matmul(wm, xm, out=workspace("gemm.cols", (groups, ntaps * mg, xm.shape[2]), dtype))
+    return cols.reshape(groups, mg, ntaps, nb, *spec.input_size).swapaxes(1, 2)
