@@ -124,6 +124,28 @@ def test_im2col_gathers_from_the_input_or_a_padded_copy(case, seed, how, per_ima
     check(f"im2col weight grad gather {how}, {layout} vs default", dw2, want_dw)
 
 
+@pytest.mark.parametrize("layout", ["fortran", "reversed", "transposed"])
+def test_inputs_in_any_memory_layout(layout):
+    """Arrays that are not C-contiguous (Fortran order, reversed, transposed views) give the results of
+    their contiguous copies, through every layout copy and gather of the fast algorithms."""
+    make = {"fortran": np.asfortranarray, "reversed": lambda a: a[..., ::-1].copy()[..., ::-1],
+            "transposed": lambda a: np.ascontiguousarray(a.swapaxes(-1, -2)).swapaxes(-1, -2)}[layout]
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((3, 4, 9, 8)), rng.standard_normal((6, 2, 3, 3))
+    g = rng.standard_normal((3, 6, 5, 4))
+    for args in ((x, w), (make(x), make(w))):
+        assert args[0].flags.c_contiguous == (args[0] is x)
+    want = convt.conv(x, w, stride=2, padding=1, groups=2), convt.conv_grad(g, x, w, stride=2, padding=1, groups=2)
+    got = (convt.conv(make(x), make(w), stride=2, padding=1, groups=2),
+           convt.conv_grad(make(g), make(x), make(w), stride=2, padding=1, groups=2))
+    np.testing.assert_array_equal(got[0], want[0])
+    for a, b in zip(got[1], want[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13)
+    xt, wt = rng.standard_normal((3, 6, 5, 4)), rng.standard_normal((6, 2, 3, 3))
+    np.testing.assert_array_equal(convt.conv_transpose(make(xt), make(wt), stride=2, groups=2),
+                                  convt.conv_transpose(xt, wt, stride=2, groups=2))
+
+
 @settings(max_examples=150, deadline=None)
 @given(layer(transposed=False), st.integers(0, 2**16))
 @example(OVER_CROP, 0)
