@@ -52,19 +52,19 @@ CL_COLUMNS = 5
 def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1, last: bool | None = None):
     """Per shape: the phases, the products and what each adds where, and the batch tiles.
 
-    Returns ``(phases, block, groups, tiles)``. ``phases``: per output phase
+    Returns ``(phases, block, plan, tiles)``. ``phases``: per output phase
     its output slices, sizes and ``(tap, source, buffer window, full)``
     entries. ``block``: the taps per product, all of them channels-first;
     channels-last (``last``, default :func:`channels_last`), the taps of one
-    index on the first kernel axis (docs/perf-notes.md item 74). ``groups``:
+    index on the first kernel axis (docs/perf-notes.md item 74). ``plan``:
     ``(blocks, steps, slots, at, region)`` per group of phases that read the
     same products (the phases of one first-axis phase, channels-last: a
     first-axis tap feeds only one of them); ``steps``: per block
     ``(phase, entries, first, last)`` for every phase it feeds,
     ``first``/``last`` whether it is the phase's first or last block; the
     running sums of a piece of the tile, in positions of a phase: ``slots``
-    where each phase fed by several blocks keeps its own, the others sharing
-    one from ``at``, ``region`` in all.
+    ``(phase, offset)`` where each phase fed by several blocks keeps its own,
+    the others sharing one from ``at``, ``region`` in all.
     """
     if last is None:
         last = channels_last(spec, n)
@@ -88,7 +88,7 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1, last: bool 
     members: dict[int, list[int]] = {}
     for j, (dst, _, _) in enumerate(phases):  # channels-first: one group
         members.setdefault(dst[0].start if last else 0, []).append(j)
-    groups = []
+    plan = []
     for group in members.values():
         feeds = {(b, j): tuple(e for e in phases[j][2] if e[0] // block == b)
                  for j in group for b in {e[0] // block for e in phases[j][2]}}
@@ -107,13 +107,13 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1, last: bool 
                 slots[j], at = at, at + math.prod(phases[j][1])
             else:
                 shared = max(shared, math.prod(phases[j][1]))
-        groups.append((tuple(blocks), tuple(steps), slots, at, at + shared))
+        plan.append((tuple(blocks), tuple(steps), tuple(slots.items()), at, at + shared))
     pixels = math.prod(spec.input_size)
     per_image = block * spec.out_channels * pixels * itemsize  # the columns of a product
     if last:  # and the tile's channels-last copy, and the running sums of a group's phases
         sums = max(sum(math.prod(phases[j][1]) for j in group) for group in members.values())
         per_image += (spec.in_channels * pixels + spec.out_channels * sums) * itemsize
-    return tuple(phases), block, tuple(groups), batch_tiles(n, per_image, at_least=threads,
+    return tuple(phases), block, tuple(plan), batch_tiles(n, per_image, at_least=threads,
                                                              multiply_adds=spec.multiply_adds(n))
 
 
@@ -204,7 +204,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, layout: str | N
         widest = max(b - a for a, b in pieces)
         cell = groups * widest * (nb if axis == 0 else mg)  # a piece's share of one position of a phase
         for blocks, steps, slots, at, region in plan:
-            offsets = {j: cell * k for j, k in slots.items()}
+            offsets = {j: cell * k for j, k in slots}
             at, region = cell * at, cell * region
             store = workspace("gemm.acc", (len(pieces) * region,), dtype)
             for b, step in zip(blocks, steps):
