@@ -93,8 +93,10 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1, last: bool 
         feeds = {(b, j): tuple(e for e in phases[j][2] if e[0] // block == b)
                  for j in group for b in {e[0] // block for e in phases[j][2]}}
         # blocks with full-window taps first: they initialise their phases' buffers without a fill
-        blocks = sorted({b for b, _ in feeds}, key=lambda b: (-sum(e[3] for (c, _), es in feeds.items() if c == b
-                                                                   for e in es), b))
+        fulls = {b: 0 for b, _ in feeds}
+        for (b, _), es in feeds.items():
+            fulls[b] += sum(e[3] for e in es)
+        blocks = sorted(fulls, key=lambda b: (-fulls[b], b))
         order = {b: k for k, b in enumerate(blocks)}
         span = {j: [order[b] for b, i in feeds if i == j] for j in group}
         steps = [tuple((j, feeds[b, j], order[b] == min(span[j]), order[b] == max(span[j]))
@@ -203,14 +205,14 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, layout: str | N
         axis, pieces = (1, [(0, nb)]) if alone else pieces_for(mg, nb)
         widest = max(b - a for a, b in pieces)
         cell = groups * widest * (nb if axis == 0 else mg)  # a piece's share of one position of a phase
-        for blocks, steps, slots, at, region in plan:
-            offsets = {j: cell * k for j, k in slots}
-            at, region = cell * at, cell * region
+        for blocks, steps, slots, at, size in plan:
+            offsets = {j: cell * k for j, k in slots}  # in a piece's region; the other phases share cell * at
+            shared, region = cell * at, cell * size
             store = workspace("gemm.acc", (len(pieces) * region,), dtype)
             for b, step in zip(blocks, steps):
                 cols = columns(b)  # (G, block, Mg, nb, *i)
 
-                def col2im(piece: tuple[int, int], cols=cols, step=step, offsets=offsets, at=at,
+                def col2im(piece: tuple[int, int], cols=cols, step=step, offsets=offsets, shared=shared,
                            region=region, store=store) -> None:
                     part = [slice(None), slice(None)]
                     part[axis] = slice(*piece)
@@ -225,7 +227,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, layout: str | N
                         if first and final and len(srcs) == 1 and srcs[0][2]:  # one tap feeds the whole phase
                             ov[(*lead, *dst)] = srcs[0][0]  # written straight
                             continue
-                        start = base + offsets.get(j, at)
+                        start = base + offsets.get(j, shared)
                         mem = store[start:start + math.prod(sizes) * math.prod(counts)]
                         if last:  # the buffer in the same order as the columns: (G, nb, *counts, Mg)
                             acc = mem.reshape(sizes[0], sizes[2], *counts, sizes[1]).transpose(
