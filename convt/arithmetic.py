@@ -23,6 +23,7 @@ its output size back to its input size.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any, NamedTuple, overload
 
 from ._params import Padding, parse_padding, per_axis
@@ -67,6 +68,7 @@ __all__ = [
     "tf_transpose_crop",
     "tf_transpose_default_output",
     "tf_transpose_output_range",
+    "tile_transform",
     "torch_conv_padding",
     "torch_transpose_crop",
     "transpose_length",
@@ -959,6 +961,45 @@ def stride1_transpose_crop(k: int, d: int, lo: int, hi: int) -> tuple[int, int]:
     (4, 5)
     """
     return d * (k - 1) - lo, d * (k - 1) - hi
+
+
+def tile_transform(r: int, halves: bool = True) -> tuple[tuple[tuple[Fraction, ...], ...], ...]:
+    """Two outputs of an ``r``-tap correlation from ``r + 1`` inputs: ``y = AT (G g * BT a)``.
+
+    ``y[e] = sum_j g[j] * a[e + j]`` for ``e`` in 0, 1 equals, with the
+    elementwise product over the rows (the "coordinates"),
+    ``sum_c AT[e][c] * (G[c] . g) * (BT[c] . a)``. Winograd's minimal
+    filtering F(2, r) takes ``r + 1`` products where the direct sum takes
+    ``2 r``: F(2, 2) (3 for 4, entries 0 and +-1) and F(2, 3) (4 for 6,
+    ``G`` has halves; ``halves=False`` refuses it, for integer data). Any
+    other ``r`` gets the direct sum in the same form: coordinate ``(e, j)``
+    reads ``a[e + j]`` and tap ``j``. ``BT`` and ``AT`` hold only 0 and +-1.
+
+    Returns ``(BT, G, AT)`` of shapes ``(c, r + 1)``, ``(c, r)``, ``(2, c)``.
+
+    >>> bt, g, at = tile_transform(2)
+    >>> a, w = (5, 7, 11), (2, 3)
+    >>> m = [sum(x * y for x, y in zip(gr, w)) * sum(x * y for x, y in zip(br, a)) for br, gr in zip(bt, g)]
+    >>> [sum(c * v for c, v in zip(row, m)) for row in at] == [5*2 + 7*3, 7*2 + 11*3]
+    True
+    >>> len(tile_transform(3)[0]), len(tile_transform(3, halves=False)[0]), len(tile_transform(4)[0])
+    (4, 6, 8)
+    """
+    f = Fraction
+    if r == 2:
+        return (((f(1), f(-1), f(0)), (f(0), f(1), f(0)), (f(0), f(-1), f(1))),
+                ((f(1), f(0)), (f(1), f(1)), (f(0), f(1))),
+                ((f(1), f(1), f(0)), (f(0), f(1), f(1))))
+    if r == 3 and halves:
+        h = f(1, 2)
+        return (((f(1), f(0), f(-1), f(0)), (f(0), f(1), f(1), f(0)), (f(0), f(-1), f(1), f(0)),
+                 (f(0), f(1), f(0), f(-1))),
+                ((f(1), f(0), f(0)), (h, h, h), (h, -h, h), (f(0), f(0), f(1))),
+                ((f(1), f(1), f(1), f(0)), (f(0), f(1), f(-1), f(-1))))
+    coords = [(e, j) for e in range(2) for j in range(r)]
+    return (tuple(tuple(f(int(i == e + j)) for i in range(r + 1)) for e, j in coords),
+            tuple(tuple(f(int(t == j)) for t in range(r)) for _, j in coords),
+            tuple(tuple(f(int(e == e2)) for e, _ in coords) for e2 in range(2)))
 
 
 def pad_crop_window(n: int, lo: int, hi: int) -> tuple[int, int, int]:

@@ -10,6 +10,7 @@ integer (exact), complex and float32 inputs.
 from __future__ import annotations
 
 import itertools
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -24,7 +25,7 @@ from convt.algorithms import _layout, _threads, fast, gemm, gemm_flat, im2col, p
 from convt.errors import ConvError
 from convt.spec import conv_spec, conv_transpose_spec
 
-TRANSPOSED = ("gemm", "gemm_flat", "subpixel", "phase_shift", "fast")
+TRANSPOSED = ("gemm", "gemm_flat", "subpixel", "phase_shift", "winograd", "fast")
 
 
 @st.composite
@@ -181,6 +182,36 @@ def test_planner_choices_and_their_results(shape, kw, want):
     assert fast.choose_transpose(spec, shape[0]) == want
     check(f"planner {want} vs reference", algorithms.conv_transpose(x, w, spec, "auto"),
           algorithms.conv_transpose(x, w, spec, "reference"))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_planner_takes_winograd_within_the_memory_bound(threads):
+    """dcgan-3 (many channels, few weights) goes to Winograd, its peak memory within 2x its arrays; dcgan-1,
+    whose transformed weight alone would break that bound, does not."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((64, 128, 16, 16), dtype=np.float32)
+    w = rng.standard_normal((128, 64, 4, 4), dtype=np.float32)
+    spec, _ = conv_transpose_spec(x.shape, w.shape, stride=2, padding=1)
+    assert fast.choose_transpose(spec, 64, 4, threads) == "winograd"
+    big, _ = conv_transpose_spec((64, 512, 4, 4), (512, 256, 4, 4), stride=2, padding=1)
+    assert fast.choose_transpose(big, 64, 4, threads) == "gemm"
+    with _threads.blas_threads(threads):
+        _threads.set_num_threads(threads)
+        try:
+            y = convt.conv_transpose(x, w, stride=2, padding=1)
+            _layout.clear_workspaces()
+            tracemalloc.start()
+            try:
+                y2 = convt.conv_transpose(x, w, stride=2, padding=1)
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+        finally:
+            _threads.set_num_threads(None)
+    assert peak <= 2 * (x.nbytes + w.nbytes + y.nbytes), peak / (x.nbytes + w.nbytes + y.nbytes)
+    np.testing.assert_array_equal(y, y2)
+    ref = algorithms.conv_transpose(x[:2].astype(np.float64), w.astype(np.float64), spec, "reference")
+    check("winograd float32 vs float64 reference", y[:2], ref, tol=1e-5)
 
 
 def test_direct_planner_uses_phase_shift_for_large_stride1_images():

@@ -8,30 +8,36 @@ products wasted on the padded grid. In order:
 
 1. ``gemm`` when every phase has one tap (kernel <= stride, e.g. U-Net's
    k == s): one product, each phase written straight into the output.
-2. ``gemm`` when ``4 * C_out <= C_in`` (per group): the col2im is cheap.
-3. ``subpixel`` when ``4 * C_in <= C_out``: the im2col is cheap, and the
+2. ``winograd`` when it multiplies at most ``1 / WINOGRAD_SAVING`` as often
+   as the direct phases, its products are deep and wide (``WINOGRAD_MIN_IN``
+   input and ``WINOGRAD_MIN_OUT`` output channels, one group), and its
+   transformed weight, the result and every thread's tile of at least
+   :data:`convt.algorithms.winograd.MIN_TILE_BYTES` fit the memory bound
+   (:func:`convt.algorithms.winograd.fits`; docs/perf-notes.md item 82).
+3. ``gemm`` when ``4 * C_out <= C_in`` (per group): the col2im is cheap.
+4. ``subpixel`` when ``4 * C_in <= C_out``: the im2col is cheap, and the
    stacked taps make a deep product; unless its phases multiply more than
    ``MAX_SUBPIXEL_WASTE`` times the products that read real input (a 1 x 1
    input with a 4 x 4 kernel, a generator's first layer, reads padding in
    15 of 16: :func:`convt.algorithms.subpixel.waste`).
-4. ``phase_shift`` when the padded grid wastes at most ``MAX_WASTE`` of the
+5. ``phase_shift`` when the padded grid wastes at most ``MAX_WASTE`` of the
    products (large images, 1-D signals) and the weight has at most
    ``PS_MAX_WEIGHT`` values: no im2col, no col2im. A larger weight (vocoder-1's
    8 MiB) goes to ``gemm``, whose one product reads it as it lies, where
    phase_shift copies it and streams it once per batch tile
    (docs/perf-notes.md items 30, 38, 40 and 58).
-5. ``gemm_flat`` when a phase row is shorter than ``SHORT_ROW`` and the
+6. ``gemm_flat`` when a phase row is shorter than ``SHORT_ROW`` and the
    padded grid wastes at most ``MAX_FLAT_WASTE``: one product on the padded
    grid, then long flat adds instead of adds with a few elements per row;
    ``phase_shift`` instead for a batch of fewer than ``FLAT_MIN_PIXELS``
    input pixels (fewer NumPy calls and no weight copies per phase).
-6. ``gemm`` otherwise (its col2im runs channels-last when the output
+7. ``gemm`` otherwise (its col2im runs channels-last when the output
    channels outnumber a phase row and the batch is large enough to pay for
    the weight's copy: :func:`convt.algorithms.gemm.channels_last`).
 
 Direct convolution: with stride 1, the transposed convolution of the flipped
 kernel (crop :func:`convt.arithmetic.stride1_transpose_crop`) whenever rule
-4 sends that to ``phase_shift``; otherwise ``im2col`` (threaded gather, one
+5 sends that to ``phase_shift``; otherwise ``im2col`` (threaded gather, one
 product per batch tile).
 """
 
@@ -44,14 +50,20 @@ import numpy as np
 
 from .. import arithmetic as ar
 from ..spec import ConvSpec
-from . import gemm, gemm_flat, im2col, phase_shift, subpixel
+from . import _threads, gemm, gemm_flat, im2col, phase_shift, subpixel, winograd
 
 __all__ = [
-    "FLAT_MIN_PIXELS", "MAX_FLAT_WASTE", "MAX_SUBPIXEL_WASTE", "MAX_WASTE", "PS_MAX_WEIGHT", "SHORT_ROW", "choose_conv", "choose_transpose", "conv", "conv_by_phase_shift",
+    "FLAT_MIN_PIXELS", "MAX_FLAT_WASTE", "MAX_SUBPIXEL_WASTE", "MAX_WASTE", "PS_MAX_WEIGHT", "SHORT_ROW", "WINOGRAD_MIN_IN", "WINOGRAD_MIN_OUT", "WINOGRAD_SAVING", "choose_conv", "choose_transpose", "conv", "conv_by_phase_shift",
     "conv_transpose",
     "stride1_transpose_spec",
 ]
 
+#: Winograd (rule 2) where it saves at least this share of the products ...
+WINOGRAD_SAVING = 1.3
+#: ... on at least this many input and output channels (thinner products and the transforms' passes eat the
+#: saving: docs/perf-notes.md item 82)
+WINOGRAD_MIN_IN = 128
+WINOGRAD_MIN_OUT = 64
 #: the largest share of products on padding (computed / real) subpixel may compute (docs/perf-notes.md item 60)
 MAX_SUBPIXEL_WASTE = 2.0
 #: the largest share of extra products (padded grid / needed) phase_shift may compute
@@ -67,8 +79,8 @@ FLAT_MIN_PIXELS = 4096
 
 
 @functools.lru_cache(maxsize=1024)
-def choose_transpose(spec: ConvSpec, n: int) -> str:
-    """The algorithm the planner runs for a transposed spec on a batch of ``n``.
+def choose_transpose(spec: ConvSpec, n: int, itemsize: int = 4, threads: int = 1) -> str:
+    """The algorithm the planner runs for a transposed spec on a batch of ``n`` (``threads``: for the tiles).
 
     >>> from convt.spec import conv_transpose_spec
     >>> choose_transpose(conv_transpose_spec((8, 64, 32, 32), (64, 32, 2, 2), stride=2)[0], 8)
@@ -76,6 +88,8 @@ def choose_transpose(spec: ConvSpec, n: int) -> str:
     >>> choose_transpose(conv_transpose_spec((8, 4, 32, 32), (4, 64, 4, 4), stride=2, padding=1)[0], 8)
     'subpixel'
     >>> choose_transpose(conv_transpose_spec((4, 256, 2048), (256, 128, 16), stride=8, padding=4)[0], 4)
+    'winograd'
+    >>> choose_transpose(conv_transpose_spec((4, 64, 2048), (64, 128, 16), stride=8, padding=4)[0], 4)
     'phase_shift'
     >>> choose_transpose(conv_transpose_spec((4, 512, 256), (512, 256, 16), stride=8, padding=4)[0], 4)
     'gemm'
@@ -85,6 +99,15 @@ def choose_transpose(spec: ConvSpec, n: int) -> str:
     >>> choose_transpose(ae1, 64), choose_transpose(ae1, 256)
     ('phase_shift', 'gemm_flat')
     """
+    one_tap = all(k * d <= s for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation))
+    if not one_tap and _winograd_pays(spec, n, itemsize, threads):
+        return "winograd"
+    return _every_product(spec, n)
+
+
+@functools.lru_cache(maxsize=1024)
+def _every_product(spec: ConvSpec, n: int) -> str:
+    """The choice among the algorithms that compute every multiply-add (all rules but 2)."""
     cg = spec.in_channels // spec.groups
     mg = spec.out_channels // spec.groups
     if all(k * d <= s for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation)):
@@ -100,19 +123,26 @@ def choose_transpose(spec: ConvSpec, n: int) -> str:
     return "gemm"
 
 
+def _winograd_pays(spec: ConvSpec, n: int, itemsize: int, threads: int) -> bool:
+    """Rule 2: Winograd saves enough products, on products deep and wide enough, within the memory bound."""
+    cg, mg = spec.in_channels // spec.groups, spec.out_channels // spec.groups
+    return (spec.groups == 1 and cg >= WINOGRAD_MIN_IN and mg >= WINOGRAD_MIN_OUT
+            and winograd.saving(spec) >= WINOGRAD_SAVING and winograd.fits(spec, n, itemsize, threads))
+
+
 def _phase_shift_fits(spec: ConvSpec) -> bool:
-    """Rule 4: little waste on the padded grid, and a weight small enough to copy and stream per tile."""
+    """Rule 5: little waste on the padded grid, and a weight small enough to copy and stream per tile."""
     weight = spec.in_channels * (spec.out_channels // spec.groups) * math.prod(spec.kernel_size)
     return phase_shift.waste(spec) <= MAX_WASTE and weight <= PS_MAX_WEIGHT
 
 
 _TRANSPOSE = {"gemm": gemm.conv_transpose, "gemm_flat": gemm_flat.conv_transpose, "subpixel": subpixel.conv_transpose,
-              "phase_shift": phase_shift.conv_transpose}
+              "phase_shift": phase_shift.conv_transpose, "winograd": winograd.conv_transpose}
 
 
 def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """Transposed convolution by the algorithm :func:`choose_transpose` picks."""
-    return _TRANSPOSE[choose_transpose(spec, x.shape[0])](x, w, spec)
+    return _TRANSPOSE[choose_transpose(spec, x.shape[0], x.dtype.itemsize, _threads.num_threads())](x, w, spec)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -143,8 +173,8 @@ def choose_conv(spec: ConvSpec, n: int) -> str:
     """
     if any(s != 1 for s in spec.stride):
         return "im2col"
-    tspec = stride1_transpose_spec(spec)  # rule 4 only: the small-batch route of rule 5 is measured on transposed layers
-    return "phase_shift" if choose_transpose(tspec, n) == "phase_shift" and _phase_shift_fits(tspec) else "im2col"
+    tspec = stride1_transpose_spec(spec)  # rule 5 only: the small-batch route of rule 6 is measured on transposed layers
+    return "phase_shift" if _every_product(tspec, n) == "phase_shift" and _phase_shift_fits(tspec) else "im2col"
 
 
 def conv_by_phase_shift(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:

@@ -1,0 +1,279 @@
+"""Transposed convolution by Winograd's minimal filtering on the output phases.
+
+Every output phase is a dense stride-1 correlation of the input with a
+sub-kernel of ``r`` taps per axis (:mod:`convt.algorithms.subpixel`). Two
+outputs of such a correlation need ``2 r`` products directly and ``r + 1``
+by Winograd's F(2, r) (:func:`convt.arithmetic.tile_transform`): DCGAN's
+k4 s2 (two taps per phase and axis) multiplies 9 times where the direct
+phases multiply 16 times, a 3 x 3 stride-1 kernel 16 times for 36. Taps
+that read only zeros are left out, and an axis whose phases have other
+tap counts runs the direct sum in the same form, so any layer is exact.
+
+Per batch tile, channels-last:
+
+1. The padded input is transformed axis by axis: on each axis a "kind" is
+   one row of the input transform at one offset (``a[2t + o] - a[2t + o + 1]``,
+   ...), shared by the phases whose windows make the same row; the kinds of
+   all axes together give one matrix ``(tiles, C_in)`` each.
+2. Phase by phase, each (phase, coordinate) multiplies its kind's matrix
+   by its transformed sub-kernel ``(C_in, C_out)``; the weight is
+   transformed once per call, by adds of the taps of a tap-major copy
+   (a product ``(coordinates, taps) @ (taps, C_in * C_out)`` ran at a
+   third of memory speed).
+3. The phase's output transform adds its products axis by axis into a
+   channels-last tile of the output, written once, transposed, into the
+   result.
+
+The price is memory: the transformed weight is ``(r + 1)**d / r**d`` times
+the weight (2.25 in 2-D for r = 2), and the kinds ``(r + 1)**d / 2**d``
+times the tile's input, so the planner takes it only where the memory
+bound leaves the tiles room (:func:`fits`). Best where the products
+dominate: many channels on both sides and not too large a weight (DCGAN's
+later layers, vocoders; docs/perf-notes.md item 82).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+
+import numpy as np
+
+from .. import arithmetic as ar
+from ..spec import ConvSpec
+from . import _threads
+from ._layout import WEIGHT_SPLIT_BYTES, axis_phases, batch_tiles, result, tap_major, untapped_result, workspace
+
+__all__ = ["MIN_TILE_BYTES", "PEAK_SHARE", "TILE_BYTES", "conv_transpose", "fits", "prepare", "saving"]
+
+#: the temporaries of one batch tile: larger than the other algorithms' (4 MiB), since the products have only
+#: ``tiles`` rows, a quarter of the tile's input pixels in 2-D (docs/perf-notes.md item 82)
+TILE_BYTES = 16 << 20
+#: the tiles shrink so that the weight transform, the result and every thread's tile stay within this share of
+#: the bytes of input, weight and result (the speed goal's memory bound is 2; the estimate runs a little low)
+PEAK_SHARE = 1.6
+#: the planner takes this algorithm only where the tiles get at least this many bytes (smaller ones make
+#: products too short for BLAS: docs/perf-notes.md item 82)
+MIN_TILE_BYTES = 8 << 20
+
+
+def _axis(i: int, k: int, s: int, d: int, cb: int, o: int, halves: bool):
+    """One axis: its kinds, its phases (residue, coordinates), tiles, padding and padded length.
+
+    A phase's coordinate is ``(kind, G row over the kernel's taps, AT column)``.
+    """
+    kinds: dict[tuple[tuple[int, int], ...], int] = {}
+    phases = []
+    tiles = 0
+    for r, count, pairs in ar.tapped_phases(i, k, s, d, cb, o):
+        offs = [off for _, off in pairs]
+        first = min(offs)
+        span = max(offs) - first + 1
+        bt, g, at = ar.tile_transform(span, halves)
+        at_pos = {off - first: t for t, off in pairs}  # window position -> tap
+        coords = []
+        for c, (brow, grow) in enumerate(zip(bt, g)):
+            taps = {at_pos[j]: v for j, v in enumerate(grow) if v and j in at_pos}
+            if not taps:  # the coordinate multiplies only taps that read zeros
+                continue
+            terms = [(first + j, int(v)) for j, v in enumerate(brow) if v]
+            sign = terms[0][1]
+            key = tuple((pos, v * sign) for pos, v in terms)
+            kind = kinds.setdefault(key, len(kinds))
+            coords.append((kind, {t: v * sign for t, v in taps.items()}, (int(at[0][c]), int(at[1][c]))))
+        phases.append((r, tuple(coords)))
+        tiles = max(tiles, -(-count // 2))
+    order = list(kinds)
+    low = min(pos for key in order for pos, _ in key)
+    high = max(pos for key in order for pos, _ in key)
+    length = 2 * (tiles - 1) + high - low + 1
+    return tuple(order), tuple(phases), tiles, -low, length
+
+
+@functools.lru_cache(maxsize=512)
+def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1, halves: bool = True):
+    """Per shape: the axes, the products and their weight transform, the output steps, the tiles.
+
+    Returns ``(axes, kinds, rows, phases, covered, tiles)``. ``axes``: per
+    axis ``(kinds, tiles, pad_lo, padded_length)``; ``kinds``: per axis each
+    kind's ``(offset, +-1)`` terms. ``rows``: per product its transformed
+    sub-kernel as ``(flat tap, coefficient)`` terms. ``phases``: per output
+    phase its residues and, per coordinate combination, ``(row, kind per
+    axis, AT column per axis)``. ``covered``: every output position is in
+    some tapped phase (else the output tile starts as zeros).
+    """
+    per_axis = [_axis(i, k, s, d, cb, o, halves) for i, k, s, d, (cb, _), o in
+                zip(spec.input_size, spec.kernel_size, spec.stride, spec.dilation, spec.pads, spec.output_size)]
+    rows: list[tuple[tuple[int, float], ...]] = []
+    phases = []
+    for combo in itertools.product(*[ph for _, ph, _, _, _ in per_axis]):
+        steps = []
+        for cs in itertools.product(*[range(len(coords)) for _, coords in combo]):
+            coords = [coords[c] for (_, coords), c in zip(combo, cs)]
+            row = []  # the weight transform of this (phase, coordinate): (flat tap, coefficient)
+            for taps in itertools.product(*[tap_coefs.items() for _, tap_coefs, _ in coords]):
+                flat = int(np.ravel_multi_index(tuple(t for t, _ in taps), spec.kernel_size))
+                row.append((flat, float(math.prod(v for _, v in taps))))
+            row.sort(key=lambda tc: -tc[1])  # a positive coefficient first where there is one
+            steps.append((len(rows), tuple(kind for kind, _, _ in coords), tuple(col for _, _, col in coords)))
+            rows.append(tuple(row))
+        phases.append((tuple(r for r, _ in combo), tuple(steps)))
+    axes = tuple((len(kinds), t, lo, length) for kinds, _, t, lo, length in per_axis)
+    kinds = tuple(kinds for kinds, _, _, _, _ in per_axis)
+    covered = axis_phases(spec)[1]
+    cin, cout = spec.in_channels, spec.out_channels
+    t_all = math.prod(t for _, t, _, _ in axes)
+    steps_most = max(len(steps) for _, steps in phases)
+    q_all = math.prod(max(2 * s * t, o) for s, (_, t, _, _), o in zip(spec.stride, axes, spec.output_size))
+    per_image = itemsize * (
+        2 * math.prod(length for *_, length in axes) * cin  # the padded input and a first stage
+        + math.prod(k for k, *_ in axes) * t_all * cin  # the kinds
+        + 2 * steps_most * t_all * cout  # one phase's products and its output stages
+        + q_all * cout  # the output tile
+    )
+    fixed = itemsize * (len(rows) + math.prod(spec.kernel_size)) * cin * (cout // spec.groups)  # the weights
+    io = itemsize * (n * (cin * math.prod(spec.input_size) + cout * math.prod(spec.output_size))
+                     + cin * (cout // spec.groups) * math.prod(spec.kernel_size))
+    out_bytes = itemsize * n * cout * math.prod(spec.output_size)
+    budget = min(TILE_BYTES, max(0, (PEAK_SHARE * io - fixed - out_bytes) // max(threads, 1)))
+    tiles = batch_tiles(n, per_image, max(budget, per_image), at_least=threads, multiply_adds=spec.multiply_adds(n))
+    tiles.budget = budget
+    return axes, kinds, tuple(rows), tuple(phases), covered, tiles
+
+
+def saving(spec: ConvSpec) -> float:
+    """The direct phases' products / this algorithm's, for one image (> 1: fewer multiply-adds).
+
+    >>> from convt.spec import conv_transpose_spec
+    >>> round(saving(conv_transpose_spec((1, 8, 8, 8), (8, 8, 4, 4), stride=2, padding=1)[0]), 2)
+    1.78
+    """
+    axes, _, rows, _, _, _ = prepare(spec, 1, 8)
+    products = len(rows) * math.prod(t for _, t, _, _ in axes)
+    direct = math.prod(sum(len(pairs) * c for _, c, pairs in per) for per in axis_phases(spec)[0])
+    return direct / max(products, 1)
+
+
+def fits(spec: ConvSpec, n: int, itemsize: int, threads: int) -> bool:
+    """Whether every thread gets a tile of at least :data:`MIN_TILE_BYTES` within the memory bound."""
+    return prepare(spec, n, itemsize, threads)[-1].budget >= MIN_TILE_BYTES
+
+
+def _combine(terms, out: np.ndarray | None) -> np.ndarray:
+    """``sum(c * a for c, a in terms)`` into ``out``, the ``c`` all of one magnitude (a Winograd row).
+
+    One term with ``c == 1`` and no ``out``: that term itself, uncopied.
+    """
+    scale = abs(terms[0][0])
+    plus = [a for c, a in terms if c > 0]
+    minus = [a for c, a in terms if c < 0]
+    if out is None:
+        if len(terms) == 1 and terms[0][0] == 1:
+            return terms[0][1]
+        raise ValueError("a sum needs a buffer")
+    if plus:
+        rest = [(np.add, a) for a in plus[1:]] + [(np.subtract, a) for a in minus]
+        if not rest:
+            np.copyto(out, plus[0])
+        else:
+            rest[0][0](plus[0], rest[0][1], out=out)
+            for op, a in rest[1:]:
+                op(out, a, out=out)
+    else:
+        np.add(minus[0], minus[1], out=out) if len(minus) > 1 else np.copyto(out, minus[0])
+        for a in minus[2:]:
+            np.add(out, a, out=out)
+        np.negative(out, out=out)
+    if scale != 1:
+        np.multiply(out, scale, out=out)
+    return out
+
+
+def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    """Transposed convolution: F(2, r) Winograd tiles on every output phase, batch-tiled, channels-last."""
+    n, groups, nd = x.shape[0], spec.groups, spec.nd
+    cg, mg = spec.in_channels // groups, spec.out_channels // groups
+    if (zeros := untapped_result(x, w, spec)) is not None:  # every tap reads only padding
+        return zeros
+    dtype = np.result_type(x, w)
+    halves = dtype.kind in "fc"
+    threads = _threads.num_threads()
+    axes, kinds, rows, phases, covered, tiles = prepare(spec, n, x.dtype.itemsize, threads, halves)
+    tm = tap_major(w, groups)  # (G, Cg, T, Mg)
+    u = workspace("winograd.u", (len(rows), groups, cg, mg), dtype)
+
+    def transform(chans: tuple[int, int]) -> None:  # the weight transform of a block of input channels
+        part = slice(*chans)
+        for row, terms in zip(u, rows):
+            _combine([(c, tm[:, part, t]) for t, c in terms], row[:, part])
+
+    _threads.parallel(transform, _threads.chunks(cg, threads if w.nbytes >= WEIGHT_SPLIT_BYTES else 1))
+    out = result((n, groups, mg, *spec.output_size), dtype)
+    t_sizes = tuple(t for _, t, _, _ in axes)
+    q_sizes = tuple(max(2 * s * t, o) for s, t, o in zip(spec.stride, t_sizes, spec.output_size))
+    crop = tuple(slice(0, o) for o in spec.output_size)
+
+    def tile(nr: tuple[int, int]) -> None:
+        n0, n1 = nr
+        nb = n1 - n0
+        tiles_n = nb * math.prod(t_sizes)
+        # 1. the padded input, channels-last, and the input transform, axis by axis
+        xp = workspace("winograd.x", (nb, *(length for *_, length in axes), spec.in_channels), x.dtype)
+        src, dst, padded = [slice(None)], [slice(None)], False
+        for size, (_, _, lo, length) in zip(spec.input_size, axes):
+            start, stop, at = ar.pad_crop_window(size, lo, length - size - lo)
+            src.append(slice(start, stop))
+            dst.append(slice(at, at + stop - start))
+            padded = padded or at > 0 or at + stop - start < length
+        if padded:
+            xp.fill(0)
+        xp[(*dst, slice(None))] = x[n0:n1].transpose(0, *range(2, 2 + nd), 1)[tuple(src)]
+        v = workspace("winograd.v", (*(k for k, *_ in axes), nb, *t_sizes, spec.in_channels), x.dtype)
+        stage = xp
+        for a, ((nk, t, lo, _), keys) in enumerate(zip(axes, kinds)):
+            if a == nd - 1:  # the last stage writes the kinds' matrices, as a view in stage order
+                order = [nd] + [j for b in range(nd) for j in (b, nd + 1 + b)] + [2 * nd + 1]
+                nxt = v.transpose(order)
+            else:
+                shape = (*stage.shape[:1 + 2 * a], nk, t, *stage.shape[2 + 2 * a:])
+                nxt = workspace(f"winograd.in{a}", shape, x.dtype)
+            lead = (slice(None),) * (1 + 2 * a)
+            for kind, key in enumerate(keys):
+                terms = [(c, stage[(*lead, slice(pos + lo, pos + lo + 2 * t - 1, 2))]) for pos, c in key]
+                _combine(terms, nxt[(*lead, kind)])
+            stage = nxt
+        # 2. per output phase, the products of its coordinates (each a kind's matrix times a transformed
+        # sub-kernel), and 3. the output transform, axis by axis, the last into the channels-last output tile
+        steps_most = max(len(steps) for _, steps in phases)
+        prods = workspace("winograd.m", (steps_most, groups, tiles_n, mg), dtype)
+        otile = workspace("winograd.o", (nb, *q_sizes, groups, mg), dtype)
+        if not covered:
+            otile.fill(0)
+        for residues, steps in phases:
+            cur = []  # (outputs chosen on the axes done, AT columns of the axes to do, array)
+            for j, (row, kind, cols) in enumerate(steps):
+                vk = v[kind].reshape(tiles_n, groups, cg).transpose(1, 0, 2)  # (G, tiles, Cg)
+                np.matmul(vk, u[row], out=prods[j])
+                cur.append(((), cols, prods[j].transpose(1, 0, 2).reshape(nb, *t_sizes, groups, mg)))
+            for a in range(nd):
+                parts: dict[tuple, list] = {}
+                for es, cols, m in cur:
+                    parts.setdefault((es, cols[1:]), []).append((cols[0], m))
+                nxt = []
+                for j, ((es, rest), terms) in enumerate(parts.items()):
+                    for e in range(2):
+                        sel = [(col[e], m) for col, m in terms if col[e]]
+                        if a == nd - 1:  # into the output tile
+                            _combine(sel, otile[(slice(None), *(slice(r + s * q, None, 2 * s) for r, s, q in
+                                                                zip(residues, spec.stride, (*es, e))))])
+                            continue
+                        alone = len(sel) == 1 and sel[0][0] > 0
+                        buf = None if alone else workspace(f"winograd.out{a}.{2 * j + e}", m.shape, dtype)
+                        nxt.append(((*es, e), rest, _combine(sel, buf)))
+                cur = nxt
+        ov = out[n0:n1].transpose(0, *range(3, 3 + nd), 1, 2)  # (nb, *o, G, Mg) view
+        np.copyto(ov, otile[(slice(None), *crop)])
+
+    _threads.run_tiles(tile, tiles, small=getattr(tiles, "small", False))
+    return out.reshape(n, spec.out_channels, *spec.output_size)
