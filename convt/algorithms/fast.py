@@ -63,7 +63,7 @@ WINOGRAD_SAVING = 1.3
 #: ... on at least this many input and output channels (thinner products and the transforms' passes eat the
 #: saving: docs/perf-notes.md item 82)
 WINOGRAD_MIN_IN = 128
-WINOGRAD_MIN_OUT = 64
+WINOGRAD_MIN_OUT = 128
 #: the largest share of products on padding (computed / real) subpixel may compute (docs/perf-notes.md item 60)
 MAX_SUBPIXEL_WASTE = 2.0
 #: the largest share of extra products (padded grid / needed) phase_shift may compute

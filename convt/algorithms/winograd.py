@@ -52,7 +52,7 @@ __all__ = ["MIN_TILE_BYTES", "PEAK_SHARE", "TILE_BYTES", "conv_transpose", "fits
 TILE_BYTES = 16 << 20
 #: the tiles shrink so that the weight transform, the result and every thread's tile stay within this share of
 #: the bytes of input, weight and result (the speed goal's memory bound is 2; the estimate runs a little low)
-PEAK_SHARE = 1.6
+PEAK_SHARE = 1.75
 #: the planner takes this algorithm only where the tiles get at least this many bytes (smaller ones make
 #: products too short for BLAS: docs/perf-notes.md item 82)
 MIN_TILE_BYTES = 8 << 20
