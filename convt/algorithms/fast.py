@@ -99,8 +99,7 @@ def choose_transpose(spec: ConvSpec, n: int, itemsize: int = 4, threads: int = 1
     >>> choose_transpose(ae1, 64), choose_transpose(ae1, 256)
     ('phase_shift', 'gemm_flat')
     """
-    one_tap = all(k * d <= s for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation))
-    if not one_tap and _winograd_pays(spec, n, itemsize, threads):
+    if _winograd_pays(spec, n, itemsize, threads):  # one tap per phase saves nothing: rule 1 stays first
         return "winograd"
     return _every_product(spec, n)
 
@@ -126,7 +125,8 @@ def _every_product(spec: ConvSpec, n: int) -> str:
 def _winograd_pays(spec: ConvSpec, n: int, itemsize: int, threads: int) -> bool:
     """Rule 2: Winograd saves enough products, on products deep and wide enough, within the memory bound."""
     cg, mg = spec.in_channels // spec.groups, spec.out_channels // spec.groups
-    return (spec.groups == 1 and cg >= WINOGRAD_MIN_IN and mg >= WINOGRAD_MIN_OUT
+    short = all(d == 1 and k <= 3 * s for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation))  # F(2, r <= 3)
+    return (spec.groups == 1 and cg >= WINOGRAD_MIN_IN and mg >= WINOGRAD_MIN_OUT and short
             and winograd.saving(spec) >= WINOGRAD_SAVING and winograd.fits(spec, n, itemsize, threads))
 
 

@@ -71,10 +71,10 @@ def _axis(i: int, k: int, s: int, d: int, cb: int, o: int, halves: bool):
         first = min(offs)
         span = max(offs) - first + 1
         bt, g, at = ar.tile_transform(span, halves)
-        at_pos = {off - first: t for t, off in pairs}  # window position -> tap
+        tap_at = {off - first: t for t, off in pairs}  # window position -> tap
         coords = []
         for c, (brow, grow) in enumerate(zip(bt, g)):
-            taps = {at_pos[j]: v for j, v in enumerate(grow) if v and j in at_pos}
+            taps = {tap_at[j]: v for j, v in enumerate(grow) if v and j in tap_at}
             if not taps:  # the coordinate multiplies only taps that read zeros
                 continue
             terms = [(first + j, int(v)) for j, v in enumerate(brow) if v]
