@@ -126,11 +126,14 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1, halves: boo
     t_all = math.prod(t for _, t, _, _ in axes)
     steps_most = max(len(steps) for _, steps in phases)
     q_all = math.prod(max(2 * s * t, o) for s, (_, t, _, _), o in zip(spec.stride, axes, spec.output_size))
+    nd = spec.nd
+    coords = [max(len(c) for _, c in ph) for _, ph, _, _, _ in per_axis]  # per axis, a phase's most
+    stages_in = sum(math.prod(k * t for k, t, _, _ in axes[:a + 1]) * math.prod(p for *_, p in axes[a + 1:])
+                    for a in range(nd - 1))  # the input transform's buffers before the last axis
+    stages_out = sum(2 ** (a + 1) * math.prod(coords[a + 1:]) for a in range(nd - 1)) * t_all  # the output's
     per_image = itemsize * (
-        2 * math.prod(length for *_, length in axes) * cin  # the padded input and a first stage
-        + math.prod(k for k, *_ in axes) * t_all * cin  # the kinds
-        + 2 * steps_most * t_all * cout  # one phase's products and its output stages
-        + q_all * cout  # the output tile
+        (math.prod(length for *_, length in axes) + stages_in + math.prod(k for k, *_ in axes) * t_all) * cin
+        + (steps_most * t_all + stages_out + q_all) * cout  # one phase's products, its output stages, the tile
     )
     fixed = itemsize * (len(rows) + math.prod(spec.kernel_size)) * cin * (cout // spec.groups)  # the weights
     io = itemsize * (n * (cin * math.prod(spec.input_size) + cout * math.prod(spec.output_size))
@@ -138,7 +141,10 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1, halves: boo
     out_bytes = itemsize * n * cout * math.prod(spec.output_size)
     budget = min(TILE_BYTES, max(0, (PEAK_SHARE * io - fixed - out_bytes) // max(threads, 1)))
     tiles = batch_tiles(n, per_image, max(budget, per_image), at_least=threads, multiply_adds=spec.multiply_adds(n))
-    tiles.budget = budget
+    tile_bytes = max(b - a for a, b in tiles) * per_image
+    tiles.tile_bytes = tile_bytes  # the largest tile's temporaries, and the call's peak beside its arrays:
+    tiles.peak = fixed + out_bytes + (1 if tiles.small else min(threads, len(tiles))) * tile_bytes
+    tiles.io = io
     return axes, kinds, tuple(rows), tuple(phases), covered, tiles
 
 
@@ -156,8 +162,10 @@ def saving(spec: ConvSpec) -> float:
 
 
 def fits(spec: ConvSpec, n: int, itemsize: int, threads: int) -> bool:
-    """Whether every thread gets a tile of at least :data:`MIN_TILE_BYTES` within the memory bound."""
-    return prepare(spec, n, itemsize, threads)[-1].budget >= MIN_TILE_BYTES
+    """Whether the tiles have at least :data:`MIN_TILE_BYTES` each and the call's peak stays within
+    :data:`PEAK_SHARE` times its input, weight and result."""
+    tiles = prepare(spec, n, itemsize, threads)[-1]
+    return tiles.tile_bytes >= MIN_TILE_BYTES and tiles.peak <= PEAK_SHARE * tiles.io
 
 
 def _combine(terms, out: np.ndarray | None) -> np.ndarray:
