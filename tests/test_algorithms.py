@@ -21,7 +21,7 @@ from oracle import check
 import convt
 from convt import algorithms
 from convt import arithmetic as ar
-from convt.algorithms import _layout, _threads, fast, gemm, gemm_flat, im2col, phase_shift, subpixel
+from convt.algorithms import _layout, _threads, fast, gemm, gemm_flat, im2col, phase_shift, subpixel, winograd
 from convt.errors import ConvError
 from convt.spec import conv_spec, conv_transpose_spec
 
@@ -217,6 +217,15 @@ def test_planner_takes_winograd_within_the_memory_bound(threads, x_shape, c_out,
     np.testing.assert_array_equal(y, y2)
     ref = algorithms.conv_transpose(x[:1].astype(np.float64), w.astype(np.float64), spec, "reference")
     check("winograd float32 vs float64 reference", y[:1], ref, tol=1e-5)
+
+
+def test_planner_keeps_winograd_off_where_one_image_overflows_the_bound():
+    """vocoder-2 on a batch of one: a single image's tile would take the peak to ~2.5x its arrays."""
+    one, _ = conv_transpose_spec((1, 256, 2048), (256, 128, 16), stride=8, padding=4)
+    assert not winograd.fits(one, 1, 4, 1)
+    assert fast.choose_transpose(one, 1, 4, 1) == "phase_shift"
+    four, _ = conv_transpose_spec((4, 256, 2048), (256, 128, 16), stride=8, padding=4)
+    assert winograd.fits(four, 4, 4, 1) and fast.choose_transpose(four, 4, 4, 1) == "winograd"
 
 
 def test_direct_planner_uses_phase_shift_for_large_stride1_images():
