@@ -95,13 +95,15 @@ def _axis(i: int, k: int, s: int, d: int, cb: int, o: int, halves: bool):
 def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1, halves: bool = True):
     """Per shape: the axes, the products and their weight transform, the output steps, the tiles.
 
-    Returns ``(axes, kinds, rows, phases, covered, tiles)``. ``axes``: per
+    Returns ``(axes, kinds, rows, phases, covered, out_tile, tiles)``. ``axes``: per
     axis ``(kinds, tiles, pad_lo, padded_length)``; ``kinds``: per axis each
     kind's ``(offset, +-1)`` terms. ``rows``: per product its transformed
     sub-kernel as ``(flat tap, coefficient)`` terms. ``phases``: per output
     phase its residues and, per coordinate combination, ``(row, kind per
     axis, AT column per axis)``. ``covered``: every output position is in
-    some tapped phase (else the output tile starts as zeros).
+    some tapped phase (else the output tile starts as zeros). ``out_tile``:
+    the spatial size of a tile's channels-last output, every phase's tiles
+    in it (at least the output's size).
     """
     per_axis = [_axis(i, k, s, d, cb, o, halves) for i, k, s, d, (cb, _), o in
                 zip(spec.input_size, spec.kernel_size, spec.stride, spec.dilation, spec.pads, spec.output_size)]
@@ -125,7 +127,7 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1, halves: boo
     cin, cout = spec.in_channels, spec.out_channels
     t_all = math.prod(t for _, t, _, _ in axes)
     steps_most = max(len(steps) for _, steps in phases)
-    q_all = math.prod(max(2 * s * t, o) for s, (_, t, _, _), o in zip(spec.stride, axes, spec.output_size))
+    out_tile = tuple(max(2 * s * t, o) for s, (_, t, _, _), o in zip(spec.stride, axes, spec.output_size))
     nd = spec.nd
     coords = [max(len(c) for _, c in ph) for _, ph, _, _, _ in per_axis]  # per axis, a phase's most
     stages_in = sum(math.prod(k * t for k, t, _, _ in axes[:a + 1]) * math.prod(p for *_, p in axes[a + 1:])
@@ -133,7 +135,7 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1, halves: boo
     stages_out = sum(2 ** (a + 1) * math.prod(coords[a + 1:]) for a in range(nd - 1)) * t_all  # the output's
     per_image = itemsize * (
         (math.prod(length for *_, length in axes) + stages_in + math.prod(k for k, *_ in axes) * t_all) * cin
-        + (steps_most * t_all + stages_out + q_all) * cout  # one phase's products, its output stages, the tile
+        + (steps_most * t_all + stages_out + math.prod(out_tile)) * cout  # one phase's products, its output stages, the tile
     )
     fixed = itemsize * (len(rows) + math.prod(spec.kernel_size)) * cin * (cout // spec.groups)  # the weights
     io = itemsize * (n * (cin * math.prod(spec.input_size) + cout * math.prod(spec.output_size))
@@ -145,7 +147,7 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1, halves: boo
     tiles.tile_bytes = tile_bytes  # the largest tile's temporaries, and the call's peak beside its arrays:
     tiles.peak = fixed + out_bytes + (1 if tiles.small else min(threads, len(tiles))) * tile_bytes
     tiles.io = io
-    return axes, kinds, tuple(rows), tuple(phases), covered, tiles
+    return axes, kinds, tuple(rows), tuple(phases), covered, out_tile, tiles
 
 
 def saving(spec: ConvSpec) -> float:
@@ -155,7 +157,7 @@ def saving(spec: ConvSpec) -> float:
     >>> round(saving(conv_transpose_spec((1, 8, 8, 8), (8, 8, 4, 4), stride=2, padding=1)[0]), 2)
     1.78
     """
-    axes, _, rows, _, _, _ = prepare(spec, 1, 8)
+    axes, _, rows, *_ = prepare(spec, 1, 8)
     products = len(rows) * math.prod(t for _, t, _, _ in axes)
     direct = math.prod(sum(len(pairs) * c for _, c, pairs in per) for per in axis_phases(spec)[0])
     return direct / max(products, 1)
@@ -207,7 +209,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     dtype = np.result_type(x, w)
     halves = dtype.kind in "fc"
     threads = _threads.num_threads()
-    axes, kinds, rows, phases, covered, tiles = prepare(spec, n, x.dtype.itemsize, threads, halves)
+    axes, kinds, rows, phases, covered, out_tile, tiles = prepare(spec, n, x.dtype.itemsize, threads, halves)
     tm = tap_major(w, groups)  # (G, Cg, T, Mg)
     u = workspace("winograd.u", (len(rows), groups, cg, mg), dtype)
 
@@ -219,7 +221,6 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     _threads.parallel(transform, _threads.chunks(cg, threads if w.nbytes >= WEIGHT_SPLIT_BYTES else 1))
     out = result((n, groups, mg, *spec.output_size), dtype)
     t_sizes = tuple(t for _, t, _, _ in axes)
-    q_sizes = tuple(max(2 * s * t, o) for s, t, o in zip(spec.stride, t_sizes, spec.output_size))
     crop = tuple(slice(0, o) for o in spec.output_size)
 
     def tile(nr: tuple[int, int]) -> None:
@@ -255,7 +256,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
         # sub-kernel), and 3. the output transform, axis by axis, the last into the channels-last output tile
         steps_most = max(len(steps) for _, steps in phases)
         prods = workspace("winograd.m", (steps_most, groups, tiles_n, mg), dtype)
-        otile = workspace("winograd.o", (nb, *q_sizes, groups, mg), dtype)
+        otile = workspace("winograd.o", (nb, *out_tile, groups, mg), dtype)
         if not covered:
             otile.fill(0)
         for residues, steps in phases:
