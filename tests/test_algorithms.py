@@ -21,11 +21,11 @@ from oracle import check
 import convt
 from convt import algorithms
 from convt import arithmetic as ar
-from convt.algorithms import _layout, _threads, fast, gemm, gemm_flat, im2col, phase_shift, subpixel, winograd
+from convt.algorithms import _layout, _threads, fast, gather, gemm, gemm_flat, im2col, phase_shift, subpixel, winograd
 from convt.errors import ConvError
 from convt.spec import conv_spec, conv_transpose_spec
 
-TRANSPOSED = ("gemm", "gemm_flat", "subpixel", "phase_shift", "winograd", "fast")
+TRANSPOSED = ("gather", "gemm", "gemm_flat", "subpixel", "phase_shift", "winograd", "fast")
 
 
 @st.composite
@@ -228,6 +228,69 @@ def test_planner_keeps_winograd_off_where_one_image_overflows_the_bound():
     assert winograd.fits(four, 4, 4, 1) and fast.choose_transpose(four, 4, 4, 1) == "winograd"
 
 
+def test_gather_is_compiled_where_numba_is_installed(monkeypatch):
+    """The test setup installs Numba (the ``fast`` extra): the loop compiles; ``CONVT_NUMBA=0`` switches it off."""
+    import numba  # noqa: F401  (installed by the test extra: a missing one must fail here, not skip)
+
+    assert gather.compiled() is not None
+    monkeypatch.setenv("CONVT_NUMBA", "0")
+    assert gather.compiled() is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(layer(transposed=True), st.integers(0, 2**16))
+def test_gather_without_numba_equals_reference(case, seed):
+    """The NumPy twin of the compiled loop (Numba missing or switched off), on the same table."""
+    _rng, x, w, spec = _draw(case, seed, transposed=True)
+    if spec is None:
+        return
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CONVT_NUMBA", "0")
+        got = algorithms.conv_transpose(x, w, spec, "gather")
+        xi, wi = np.round(x * 8).astype(np.int64), np.round(w * 8).astype(np.int64)
+        got_int = algorithms.conv_transpose(xi, wi, spec, "gather")
+    check("gather (NumPy) vs reference", got, algorithms.conv_transpose(x, w, spec, "reference"))
+    np.testing.assert_array_equal(got_int, algorithms.conv_transpose(xi, wi, spec, "reference"))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("x_shape, c_out, k", [
+    ((64, 32, 7, 7), 16, 3),  # ae-1
+    ((16, 64, 4, 4), 32, 4),  # a small generator layer
+    ((8, 32, 4, 4, 4), 16, 3),  # 3-D
+])
+def test_planner_takes_the_compiled_gather_within_the_memory_bound(threads, x_shape, c_out, k, monkeypatch):
+    """Small images with 16-64 output channels go to the compiled gather, at a peak within 2x the arrays;
+    without Numba the planner keeps to the NumPy algorithms."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(x_shape, dtype=np.float32)
+    w = rng.standard_normal((x_shape[1], c_out, *(k,) * (len(x_shape) - 2)), dtype=np.float32)
+    kw = dict(stride=2, padding=1, output_padding=k % 2)
+    spec, _ = conv_transpose_spec(x.shape, w.shape, **kw)
+    assert fast.choose_transpose(spec, x_shape[0], 4, threads, compiled=True) == "gather"
+    assert fast.choose_transpose(spec, x_shape[0], 4, threads, compiled=False) != "gather"
+    _threads.set_num_threads(threads)
+    try:
+        with _threads.blas_threads(threads):
+            y = convt.conv_transpose(x, w, **kw)
+            _layout.clear_workspaces()
+            tracemalloc.start()
+            try:
+                y2 = convt.conv_transpose(x, w, **kw)
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+    finally:
+        _threads.set_num_threads(None)
+    arrays = x.nbytes + w.nbytes + y.nbytes
+    assert peak <= 2 * arrays, f"peak {peak / arrays:.2f}x the arrays"
+    np.testing.assert_array_equal(y, y2)
+    ref = algorithms.conv_transpose(x[:2].astype(np.float64), w.astype(np.float64), spec, "reference")
+    check("gather float32 vs float64 reference", y[:2], ref, tol=1e-5)
+    monkeypatch.setenv("CONVT_NUMBA", "0")
+    check("planner without Numba vs reference", convt.conv_transpose(x[:2], w, **kw), ref, tol=1e-5)
+
+
 def test_direct_planner_uses_phase_shift_for_large_stride1_images():
     rng = np.random.default_rng(5)
     x = rng.standard_normal((2, 8, 48, 48))
@@ -262,6 +325,7 @@ def test_batch_tiles_cover_the_batch_evenly_for_the_threads(n, per_image, budget
 def small_tiles(monkeypatch):
     """Temporaries of at most 1 KiB: every batch is cut into many tiles."""
     monkeypatch.setattr(_layout, "TILE_BYTES", 1024)
+    monkeypatch.setattr(gather, "TILE_BYTES", 1024)
     monkeypatch.setattr(_layout, "PARALLEL_BYTES", 0)
     for f in (gemm.prepare, subpixel.prepare, phase_shift.prepare, im2col.prepare):
         f.cache_clear()

@@ -15,6 +15,8 @@ pick the algorithm.
 - ``gemm_flat``: one product on the padded grid, each phase a few long flat-shifted adds.
 - ``subpixel``: phase decomposition, one dense product per output phase (transposed).
 - ``phase_shift``: the phases again, one product per tap on a shifted flat view, no im2col.
+- ``gather``: one channels-last product, then each output pixel sums its taps' vectors from a table
+  (a loop compiled by Numba when installed: small calls with 8+ output channels).
 - ``winograd``: the phases again, two outputs per axis at a time by Winograd's F(2, r): fewer products.
 - ``im2col``: im2col + one product per batch tile (direct).
 
@@ -28,7 +30,7 @@ from types import ModuleType
 import numpy as np
 
 from ..spec import ConvSpec
-from . import fast, gemm, gemm_flat, im2col, phase_shift, reference, subpixel, winograd, zero_insertion
+from . import fast, gather, gemm, gemm_flat, im2col, phase_shift, reference, subpixel, winograd, zero_insertion
 from ._common import fold_by_mode, pad_by_mode
 from ._threads import blas_threads, num_threads, set_num_threads
 
@@ -41,7 +43,7 @@ __all__ = [
 
 CONV_ALGORITHMS: dict[str, ModuleType] = {"fast": fast, "im2col": im2col, "reference": reference}
 TRANSPOSE_ALGORITHMS: dict[str, ModuleType] = {
-    "fast": fast, "gemm": gemm, "gemm_flat": gemm_flat, "subpixel": subpixel, "phase_shift": phase_shift,
+    "fast": fast, "gather": gather, "gemm": gemm, "gemm_flat": gemm_flat, "subpixel": subpixel, "phase_shift": phase_shift,
     "reference": reference, "winograd": winograd, "zero_insertion": zero_insertion,
 }
 

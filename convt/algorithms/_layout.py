@@ -23,6 +23,7 @@ from . import _threads
 __all__ = [
     "PARALLEL_BYTES",
     "PARALLEL_MULTIPLY_ADDS",
+    "PEAK_SHARE",
     "RESULT_POOL_BYTES",
     "RESULT_POOL_CAP",
     "TILE_BYTES",
@@ -50,6 +51,10 @@ PARALLEL_MULTIPLY_ADDS = 8_000_000
 #: a weight of at least this many bytes is copied to its tap-major layout on every thread
 #: (docs/perf-notes.md item 56)
 WEIGHT_SPLIT_BYTES = 1 << 20
+#: the algorithms whose tiles' temporaries are large beside the arrays (winograd, gather) shrink the tiles so that
+#: the result, the weight's copies and every thread's tile stay within this share of the bytes of input, weight
+#: and result (the speed goal's memory bound is 2; the estimates run a little low)
+PEAK_SHARE = 1.75
 #: scratch buffers larger than this are allocated per call, never kept
 WORKSPACE_CAP = 64 << 20
 
@@ -241,8 +246,9 @@ def batch_tiles(n: int, per_image_bytes: int, budget: int | None = None, at_leas
     Tile sizes differ by at most one image.
 
     A call with under ``PARALLEL_BYTES`` of temporaries and under
-    ``PARALLEL_MULTIPLY_ADDS`` multiply-adds is one tile on one thread
-    (``small``): handing work to a second thread costs more than it saves.
+    ``PARALLEL_MULTIPLY_ADDS`` multiply-adds runs on one thread (``small``):
+    handing work to a second thread costs more than it saves. It is one
+    tile unless a ``budget`` below ``PARALLEL_BYTES`` asks for more.
 
     >>> batch_tiles(10, 1 << 20, 4 << 20)
     [(0, 4), (4, 7), (7, 10)]
@@ -250,13 +256,15 @@ def batch_tiles(n: int, per_image_bytes: int, budget: int | None = None, at_leas
     [(0, 3), (3, 6), (6, 8), (8, 10)]
     >>> batch_tiles(3, 4 << 20, at_least=2)
     [(0, 1), (1, 2), (2, 3)]
+    >>> batch_tiles(10, 1 << 10, 4 << 10, at_least=2).small   # little work: its 3 tiles all on one thread
+    True
     """
     budget = TILE_BYTES if budget is None else budget
-    if n * per_image_bytes < PARALLEL_BYTES and multiply_adds < PARALLEL_MULTIPLY_ADDS:  # one tile, one thread
-        tiles = Tiles([(0, n)])
+    nb = max(1, min(n, budget // max(per_image_bytes, 1)))
+    if n * per_image_bytes < PARALLEL_BYTES and multiply_adds < PARALLEL_MULTIPLY_ADDS:  # one thread
+        tiles = Tiles(_threads.chunks(n, math.ceil(n / nb)))
         tiles.small = True
         return tiles
-    nb = max(1, min(n, budget // max(per_image_bytes, 1)))
     count = max(math.ceil(n / nb), min(at_least, n))
     count = min(n, -(-count // at_least) * at_least) if at_least > 1 else count  # a multiple of the threads
     return Tiles(_threads.chunks(n, count))

@@ -133,7 +133,7 @@ def blas_threads(n: int) -> Iterator[None]:
 def run_tiles(fn: Callable[[tuple[int, int]], None], tiles: Sequence[tuple[int, int]], small: bool = False) -> None:
     """Run ``fn`` on every batch tile: with several threads, whole tiles run side by side.
 
-    ``small``: the whole call is little work; it runs on this thread, BLAS too.
+    ``small``: the whole call is little work; its tiles run one after the other on this thread, BLAS too.
 
     Each worker then does a tile's product and its memory-bound stages on
     one core, with BLAS held to one thread: no BLAS worker spins on the core
@@ -144,7 +144,8 @@ def run_tiles(fn: Callable[[tuple[int, int]], None], tiles: Sequence[tuple[int, 
     t = num_threads()
     if small:
         with blas_threads(1):  # waking BLAS threads costs more than a small product
-            fn(tiles[0])
+            for tile in tiles:
+                fn(tile)
         return
     if t <= 1 or len(tiles) < 2:
         for tile in tiles:

@@ -14,30 +14,35 @@ products wasted on the padded grid. In order:
    transformed weight, the result and every thread's tile of at least
    :data:`convt.algorithms.winograd.MIN_TILE_BYTES` fit the memory bound
    (:func:`convt.algorithms.winograd.fits`; docs/perf-notes.md item 82).
-3. ``gemm`` when ``4 * C_out <= C_in`` (per group): the col2im is cheap.
-4. ``subpixel`` when ``4 * C_in <= C_out``: the im2col is cheap, and the
+3. ``gather`` when its loop is compiled (Numba installed: :func:`convt.algorithms.gather.compiled`),
+   a phase row is shorter than ``SHORT_ROW`` and the output channels per
+   group number ``GATHER_MIN_OUT`` to ``GATHER_MAX_OUT``: small images, where
+   NumPy's col2im is many short adds and each output pixel's sum fills a
+   vector (docs/perf-notes.md item 84).
+4. ``gemm`` when ``4 * C_out <= C_in`` (per group): the col2im is cheap.
+5. ``subpixel`` when ``4 * C_in <= C_out``: the im2col is cheap, and the
    stacked taps make a deep product; unless its phases multiply more than
    ``MAX_SUBPIXEL_WASTE`` times the products that read real input (a 1 x 1
    input with a 4 x 4 kernel, a generator's first layer, reads padding in
    15 of 16: :func:`convt.algorithms.subpixel.waste`).
-5. ``phase_shift`` when the padded grid wastes at most ``MAX_WASTE`` of the
+6. ``phase_shift`` when the padded grid wastes at most ``MAX_WASTE`` of the
    products (large images, 1-D signals) and the weight has at most
    ``PS_MAX_WEIGHT`` values: no im2col, no col2im. A larger weight (vocoder-1's
    8 MiB) goes to ``gemm``, whose one product reads it as it lies, where
    phase_shift copies it and streams it once per batch tile
    (docs/perf-notes.md items 30, 38, 40 and 58).
-6. ``gemm_flat`` when a phase row is shorter than ``SHORT_ROW`` and the
+7. ``gemm_flat`` when a phase row is shorter than ``SHORT_ROW`` and the
    padded grid wastes at most ``MAX_FLAT_WASTE``: one product on the padded
    grid, then long flat adds instead of adds with a few elements per row;
    ``phase_shift`` instead for a batch of fewer than ``FLAT_MIN_PIXELS``
    input pixels (fewer NumPy calls and no weight copies per phase).
-7. ``gemm`` otherwise (its col2im runs channels-last when the output
+8. ``gemm`` otherwise (its col2im runs channels-last when the output
    channels outnumber a phase row and the batch is large enough to pay for
    the weight's copy: :func:`convt.algorithms.gemm.channels_last`).
 
 Direct convolution: with stride 1, the transposed convolution of the flipped
 kernel (crop :func:`convt.arithmetic.stride1_transpose_crop`) whenever rule
-5 sends that to ``phase_shift``; otherwise ``im2col`` (threaded gather, one
+6 sends that to ``phase_shift``; otherwise ``im2col`` (threaded gather, one
 product per batch tile).
 """
 
@@ -50,10 +55,10 @@ import numpy as np
 
 from .. import arithmetic as ar
 from ..spec import ConvSpec
-from . import _threads, gemm, gemm_flat, im2col, phase_shift, subpixel, winograd
+from . import _threads, gather, gemm, gemm_flat, im2col, phase_shift, subpixel, winograd
 
 __all__ = [
-    "FLAT_MIN_PIXELS", "MAX_FLAT_WASTE", "MAX_SUBPIXEL_WASTE", "MAX_WASTE", "PS_MAX_WEIGHT", "SHORT_ROW", "WINOGRAD_MIN_IN", "WINOGRAD_MIN_OUT", "WINOGRAD_SAVING", "choose_conv", "choose_transpose", "conv", "conv_by_phase_shift",
+    "FLAT_MIN_PIXELS", "GATHER_MAX_OUT", "GATHER_MIN_OUT", "MAX_FLAT_WASTE", "MAX_SUBPIXEL_WASTE", "MAX_WASTE", "PS_MAX_WEIGHT", "SHORT_ROW", "WINOGRAD_MIN_IN", "WINOGRAD_MIN_OUT", "WINOGRAD_SAVING", "choose_conv", "choose_transpose", "conv", "conv_by_phase_shift",
     "conv_transpose",
     "stride1_transpose_spec",
 ]
@@ -64,6 +69,10 @@ WINOGRAD_SAVING = 1.3
 #: saving: docs/perf-notes.md item 82)
 WINOGRAD_MIN_IN = 128
 WINOGRAD_MIN_OUT = 128
+#: the compiled gather (rule 3) for output channels per group in this range: fewer leave its vectors part-empty,
+#: more make the products, not the col2im, the cost (docs/perf-notes.md item 84)
+GATHER_MIN_OUT = 16
+GATHER_MAX_OUT = 64
 #: the largest share of products on padding (computed / real) subpixel may compute (docs/perf-notes.md item 60)
 MAX_SUBPIXEL_WASTE = 2.0
 #: the largest share of extra products (padded grid / needed) phase_shift may compute
@@ -79,8 +88,11 @@ FLAT_MIN_PIXELS = 4096
 
 
 @functools.lru_cache(maxsize=1024)
-def choose_transpose(spec: ConvSpec, n: int, itemsize: int = 4, threads: int = 1) -> str:
-    """The algorithm the planner runs for a transposed spec on a batch of ``n`` (``threads``: for the tiles).
+def choose_transpose(spec: ConvSpec, n: int, itemsize: int = 4, threads: int = 1, compiled: bool = False) -> str:
+    """The algorithm the planner runs for a transposed spec on a batch of ``n``.
+
+    ``threads``: for the tiles; ``compiled``: whether :mod:`convt.algorithms.gather`'s
+    loop is compiled (rule 3).
 
     >>> from convt.spec import conv_transpose_spec
     >>> choose_transpose(conv_transpose_spec((8, 64, 32, 32), (64, 32, 2, 2), stride=2)[0], 8)
@@ -96,17 +108,19 @@ def choose_transpose(spec: ConvSpec, n: int, itemsize: int = 4, threads: int = 1
     >>> choose_transpose(conv_transpose_spec((1, 100, 1, 1), (100, 512, 4, 4))[0], 1)  # 15 in 16 read padding
     'gemm'
     >>> ae1 = conv_transpose_spec((64, 32, 7, 7), (32, 16, 3, 3), stride=2, padding=1, output_padding=1)[0]
-    >>> choose_transpose(ae1, 64), choose_transpose(ae1, 256)
-    ('phase_shift', 'gemm_flat')
+    >>> choose_transpose(ae1, 64), choose_transpose(ae1, 256), choose_transpose(ae1, 64, compiled=True)
+    ('phase_shift', 'gemm_flat', 'gather')
     """
     if _winograd_pays(spec, n, itemsize, threads):  # one tap per phase saves nothing: rule 1 stays first
         return "winograd"
+    if compiled and _gather_pays(spec):
+        return "gather"
     return _every_product(spec, n)
 
 
 @functools.lru_cache(maxsize=1024)
 def _every_product(spec: ConvSpec, n: int) -> str:
-    """The choice among the algorithms that compute every multiply-add (all rules but 2)."""
+    """The choice among the NumPy algorithms that compute every multiply-add (all rules but 2 and 3)."""
     cg = spec.in_channels // spec.groups
     mg = spec.out_channels // spec.groups
     if all(k * d <= s for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation)):
@@ -130,19 +144,27 @@ def _winograd_pays(spec: ConvSpec, n: int, itemsize: int, threads: int) -> bool:
             and winograd.saving(spec) >= WINOGRAD_SAVING and winograd.fits(spec, n, itemsize, threads))
 
 
+def _gather_pays(spec: ConvSpec) -> bool:
+    """Rule 3: small images (short phase rows) and a vector's worth of output channels, kernel above the stride."""
+    mg = spec.out_channels // spec.groups
+    one_tap = all(k * d <= s for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation))  # rule 1's
+    return not one_tap and GATHER_MIN_OUT <= mg <= GATHER_MAX_OUT and gemm.phase_row(spec) < SHORT_ROW
+
+
 def _phase_shift_fits(spec: ConvSpec) -> bool:
-    """Rule 5: little waste on the padded grid, and a weight small enough to copy and stream per tile."""
+    """Rule 6: little waste on the padded grid, and a weight small enough to copy and stream per tile."""
     weight = spec.in_channels * (spec.out_channels // spec.groups) * math.prod(spec.kernel_size)
     return phase_shift.waste(spec) <= MAX_WASTE and weight <= PS_MAX_WEIGHT
 
 
-_TRANSPOSE = {"gemm": gemm.conv_transpose, "gemm_flat": gemm_flat.conv_transpose, "subpixel": subpixel.conv_transpose,
+_TRANSPOSE = {"gather": gather.conv_transpose, "gemm": gemm.conv_transpose, "gemm_flat": gemm_flat.conv_transpose, "subpixel": subpixel.conv_transpose,
               "phase_shift": phase_shift.conv_transpose, "winograd": winograd.conv_transpose}
 
 
 def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """Transposed convolution by the algorithm :func:`choose_transpose` picks."""
-    return _TRANSPOSE[choose_transpose(spec, x.shape[0], x.dtype.itemsize, _threads.num_threads())](x, w, spec)
+    compiled = gather.compiled() is not None
+    return _TRANSPOSE[choose_transpose(spec, x.shape[0], x.dtype.itemsize, _threads.num_threads(), compiled)](x, w, spec)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -173,7 +195,7 @@ def choose_conv(spec: ConvSpec, n: int) -> str:
     """
     if any(s != 1 for s in spec.stride):
         return "im2col"
-    tspec = stride1_transpose_spec(spec)  # rule 5 only: the small-batch route of rule 6 is measured on transposed layers
+    tspec = stride1_transpose_spec(spec)  # rule 6 only: the small-batch route of rule 7 is measured on transposed layers
     return "phase_shift" if _every_product(tspec, n) == "phase_shift" and _phase_shift_fits(tspec) else "im2col"
 
 

@@ -43,16 +43,22 @@ import numpy as np
 from .. import arithmetic as ar
 from ..spec import ConvSpec
 from . import _threads
-from ._layout import WEIGHT_SPLIT_BYTES, axis_phases, batch_tiles, result, tap_major, untapped_result, workspace
+from ._layout import (
+    PEAK_SHARE,
+    WEIGHT_SPLIT_BYTES,
+    axis_phases,
+    batch_tiles,
+    result,
+    tap_major,
+    untapped_result,
+    workspace,
+)
 
 __all__ = ["MIN_TILE_BYTES", "PEAK_SHARE", "TILE_BYTES", "conv_transpose", "fits", "prepare", "saving"]
 
 #: the temporaries of one batch tile: larger than the other algorithms' (4 MiB), since the products have only
 #: ``tiles`` rows, a quarter of the tile's input pixels in 2-D (docs/perf-notes.md item 82)
 TILE_BYTES = 16 << 20
-#: the tiles shrink so that the weight transform, the result and every thread's tile stay within this share of
-#: the bytes of input, weight and result (the speed goal's memory bound is 2; the estimate runs a little low)
-PEAK_SHARE = 1.75
 #: the planner takes this algorithm only where the tiles get at least this many bytes (smaller ones make
 #: products too short for BLAS: docs/perf-notes.md item 82)
 MIN_TILE_BYTES = 8 << 20

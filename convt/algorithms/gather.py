@@ -1,0 +1,171 @@
+"""Transposed convolution by one channels-last product and a gather, compiled with Numba where installed.
+
+Per batch tile, one product gives every tap's contribution of every input
+pixel with the output channels innermost: ``(G, nb*P, Cg) @ (G, Cg, T*Mg)
+-> (G, nb, P, T, Mg)`` (a tap-major weight, :func:`convt.algorithms._layout.tap_major`).
+Each output pixel then sums the ``Mg``-long vectors of the (input pixel,
+tap) pairs that reach it, listed once per shape in a table
+(:func:`table`, from :func:`convt.arithmetic.transpose_tap_range` on each
+axis: N-d for free), and writes the sum once into the channels-first
+result: no zeroing pass, no per-phase buffers, one call per tile.
+
+That loop is :func:`_gather_loop`, compiled by Numba (``nogil``, so the
+tiles run side by side on convt's threads) when the optional ``numba``
+package is installed (``pip install convt[fast]``) and ``CONVT_NUMBA`` is not
+``0``. Without it the same table drives a NumPy gather and ``add.reduceat``
+(exact, slower), and the planner never picks this algorithm.
+
+Best for small calls whose col2im in NumPy is many short adds and whose
+output channels fill a vector: the autoencoder's ``Mg = 16`` (docs/perf-notes.md
+item 84). With one to three output channels a pixel's sum is a scalar loop,
+and NumPy's long adds win.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import threading
+from collections.abc import Callable
+
+import numpy as np
+
+from .. import arithmetic as ar
+from ..spec import ConvSpec
+from . import _threads
+from ._layout import PEAK_SHARE, batch_tiles, result, tap_major, untapped_result, workspace
+
+__all__ = ["TILE_BYTES", "compiled", "conv_transpose", "table"]
+
+#: the temporaries of one batch tile (the channels-last input and the columns), at most; less where the memory
+#: bound (:data:`convt.algorithms._layout.PEAK_SHARE`) leaves less room
+TILE_BYTES = 4 << 20
+#: the dtypes the compiled loop runs (the working dtypes of convt's public functions)
+_COMPILED_DTYPES = frozenset(np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128, np.int64))
+
+
+@functools.lru_cache(maxsize=256)
+def table(spec: ConvSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which (input pixel, tap) pairs add into each output pixel, as ``(indptr, pixel, tap)``.
+
+    Output pixel ``q`` (flat, C order) sums the pairs ``indptr[q] <=
+    e < indptr[q + 1]``: flat input pixel ``pixel[e]`` times flat tap
+    ``tap[e]``. Per axis, tap ``t`` sends inputs ``j0..j1`` to outputs
+    ``q0, q0 + s, ...`` (:func:`convt.arithmetic.transpose_tap_range`); the
+    N-d pairs are every combination of one pair per axis.
+
+    >>> from convt.spec import conv_transpose_spec
+    >>> indptr, pixel, tap = table(conv_transpose_spec((1, 1, 4), (1, 1, 3), stride=2, padding=1,
+    ...                                                 output_padding=1)[0])
+    >>> [list(zip(pixel[a:b].tolist(), tap[a:b].tolist())) for a, b in zip(indptr[:4], indptr[1:5])]
+    [[(0, 1)], [(1, 0), (0, 2)], [(1, 1)], [(2, 0), (1, 2)]]
+    """
+    per_axis = []  # per axis: output, input and tap of each pair, sorted by output
+    for i, k, s, d, (cb, _), o in zip(spec.input_size, spec.kernel_size, spec.stride, spec.dilation, spec.pads,
+                                      spec.output_size):
+        qs, js, ts = [], [], []
+        for t in range(k):
+            reach = ar.transpose_tap_range(i, o, s, d, cb, t)
+            if reach is None:
+                continue
+            j0, j1, q0 = reach
+            qs.append(np.arange(j1 - j0 + 1, dtype=np.intp) * s + q0)
+            js.append(np.arange(j0, j1 + 1, dtype=np.intp))
+            ts.append(np.full(j1 - j0 + 1, t, dtype=np.intp))
+        q, j, t = (np.concatenate(a) if a else np.zeros(0, np.intp) for a in (qs, js, ts))
+        order = np.argsort(q, kind="stable")
+        per_axis.append((q[order], j[order], t[order]))
+    picks = [p.ravel() for p in np.meshgrid(*[np.arange(len(q)) for q, _, _ in per_axis], indexing="ij")]
+
+    def flat(column: int, size: tuple[int, ...]) -> np.ndarray:  # one column of every combination, raveled
+        return np.ravel_multi_index(tuple(axis[column][p] for axis, p in zip(per_axis, picks)), size)
+
+    q, pixel, tap = flat(0, spec.output_size), flat(1, spec.input_size), flat(2, spec.kernel_size)
+    order = np.argsort(q, kind="stable")
+    indptr = np.zeros(math.prod(spec.output_size) + 1, dtype=np.intp)
+    np.cumsum(np.bincount(q, minlength=len(indptr) - 1), out=indptr[1:])
+    for a in (pixel, tap):
+        a.flags.writeable = False
+    return indptr, pixel[order], tap[order]
+
+
+def _gather_loop(cols, indptr, pixel, tap, out):  # pragma: no cover - run compiled (coverage cannot see it)
+    """``out[n, g, m, q] = sum over e of cols[g, n, pixel[e], tap[e], m]``, ``indptr[q] <= e < indptr[q + 1]``."""
+    groups, nb, _, _, mg = cols.shape
+    acc = np.empty(mg, cols.dtype)
+    for n in range(nb):
+        for g in range(groups):
+            for q in range(out.shape[3]):
+                acc[:] = 0
+                for e in range(indptr[q], indptr[q + 1]):
+                    src = cols[g, n, pixel[e], tap[e]]
+                    for m in range(mg):
+                        acc[m] += src[m]
+                for m in range(mg):
+                    out[n, g, m, q] = acc[m]
+
+
+def _gather_numpy(cols: np.ndarray, indptr: np.ndarray, pixel: np.ndarray, tap: np.ndarray, out: np.ndarray) -> None:
+    """:func:`_gather_loop` in NumPy: the pairs gathered, then summed per output pixel by ``add.reduceat``."""
+    groups, nb, _, _, mg = cols.shape
+    picked = np.zeros((groups, nb, len(pixel) + 1, mg), cols.dtype)  # a last zero: reduceat may start at the end
+    picked[:, :, :-1] = cols[:, :, pixel, tap]
+    sums = np.add.reduceat(picked, indptr[:-1], axis=2)
+    sums[:, :, indptr[1:] == indptr[:-1]] = 0  # reduceat gives an element, not zero, for an empty range
+    np.copyto(out, sums.transpose(1, 0, 3, 2))
+
+
+_compile_lock = threading.Lock()
+_compiled_loop: Callable | bool | None = False  # False: not tried yet; None: Numba missing or switched off
+
+
+def compiled() -> Callable | None:
+    """The Numba-compiled :func:`_gather_loop`, or None (Numba not installed, or ``CONVT_NUMBA=0``)."""
+    global _compiled_loop
+    if os.environ.get("CONVT_NUMBA", "").strip() == "0":
+        return None
+    if _compiled_loop is False:
+        with _compile_lock:
+            if _compiled_loop is False:
+                try:
+                    import numba
+                except ImportError:
+                    _compiled_loop = None
+                else:
+                    _compiled_loop = numba.njit(nogil=True, cache=True)(_gather_loop)
+    return _compiled_loop
+
+
+def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    """Transposed convolution: a channels-last product per batch tile, then the table's gather."""
+    n, groups = x.shape[0], spec.groups
+    cg, mg = spec.in_channels // groups, spec.out_channels // groups
+    ntaps, pixels, outs = math.prod(spec.kernel_size), math.prod(spec.input_size), math.prod(spec.output_size)
+    if (zeros := untapped_result(x, w, spec)) is not None:  # every tap reads only padding
+        return zeros
+    dtype = np.result_type(x, w)
+    loop = compiled() if dtype in _COMPILED_DTYPES else None
+    gather = loop if loop is not None else _gather_numpy
+    indptr, pixel, tap = table(spec)
+    threads = _threads.num_threads()
+    per_image = pixels * (spec.in_channels * x.dtype.itemsize + groups * ntaps * mg * dtype.itemsize)
+    out_bytes = n * spec.out_channels * outs * dtype.itemsize
+    io = x.nbytes + w.nbytes + out_bytes
+    room = (PEAK_SHARE * io - out_bytes - w.nbytes) // threads  # the result and the weight's copy beside the tiles
+    tiles = batch_tiles(n, per_image, int(min(TILE_BYTES, max(room, per_image))), at_least=threads,
+                        multiply_adds=spec.multiply_adds(n))
+    wm = tap_major(w, groups).reshape(groups, cg, ntaps * mg)  # (G, Cg, T*Mg)
+    out = result((n, groups, mg, outs), dtype)
+
+    def tile(nr: tuple[int, int]) -> None:
+        n0, n1 = nr
+        nb = n1 - n0
+        xl = workspace("gather.x", (groups, nb, pixels, cg), x.dtype)
+        np.copyto(xl, x[n0:n1].reshape(nb, groups, cg, pixels).transpose(1, 0, 3, 2))
+        cols = np.matmul(xl.reshape(groups, nb * pixels, cg), wm,
+                         out=workspace("gather.cols", (groups, nb * pixels, ntaps * mg), dtype))
+        gather(cols.reshape(groups, nb, pixels, ntaps, mg), indptr, pixel, tap, out[n0:n1])
+
+    _threads.run_tiles(tile, tiles, small=tiles.small)
+    return out.reshape(n, spec.out_channels, *spec.output_size)
