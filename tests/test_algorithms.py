@@ -238,18 +238,21 @@ def test_gather_is_compiled_where_numba_is_installed(monkeypatch):
 
 
 @settings(max_examples=60, deadline=None)
-@given(layer(transposed=True), st.integers(0, 2**16))
-def test_gather_without_numba_equals_reference(case, seed):
-    """The NumPy twin of the compiled loop (Numba missing or switched off), on the same table."""
+@given(layer(transposed=True), st.integers(0, 2**16), st.sampled_from(["0", "1"]))
+def test_gather_in_blocks_and_without_numba_equals_reference(case, seed, numba):
+    """The compiled loop writing 3 pixels at a time (as it does from 32 channels), and its NumPy twin (Numba
+    missing or switched off), on the same table."""
     _rng, x, w, spec = _draw(case, seed, transposed=True)
     if spec is None:
         return
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CONVT_NUMBA", "0")
+        mp.setenv("CONVT_NUMBA", numba)
+        mp.setattr(gather, "BLOCK", 3)
+        mp.setattr(gather, "BLOCK_MIN_OUT", 1)
         got = algorithms.conv_transpose(x, w, spec, "gather")
         xi, wi = np.round(x * 8).astype(np.int64), np.round(w * 8).astype(np.int64)
         got_int = algorithms.conv_transpose(xi, wi, spec, "gather")
-    check("gather (NumPy) vs reference", got, algorithms.conv_transpose(x, w, spec, "reference"))
+    check(f"gather (CONVT_NUMBA={numba}) in blocks vs reference", got, algorithms.conv_transpose(x, w, spec, "reference"))
     np.testing.assert_array_equal(got_int, algorithms.conv_transpose(xi, wi, spec, "reference"))
 
 
@@ -258,10 +261,11 @@ def test_gather_without_numba_equals_reference(case, seed):
     ((64, 32, 7, 7), 16, 3),  # ae-1
     ((16, 64, 4, 4), 32, 4),  # a small generator layer
     ((8, 32, 4, 4, 4), 16, 3),  # 3-D
+    ((8, 128, 16, 16), 64, 4),  # dcgan-3 on a smaller batch: instead of gemm, in blocks
 ])
 def test_planner_takes_the_compiled_gather_within_the_memory_bound(threads, x_shape, c_out, k, monkeypatch):
-    """Small images with 16-64 output channels go to the compiled gather, at a peak within 2x the arrays;
-    without Numba the planner keeps to the NumPy algorithms."""
+    """Small images with 16-64 output channels, and gemm's layers with 32-128, go to the compiled gather, at a
+    peak within 2x the arrays; without Numba the planner keeps to the NumPy algorithms."""
     rng = np.random.default_rng(4)
     x = rng.standard_normal(x_shape, dtype=np.float32)
     w = rng.standard_normal((x_shape[1], c_out, *(k,) * (len(x_shape) - 2)), dtype=np.float32)

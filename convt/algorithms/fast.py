@@ -15,10 +15,14 @@ products wasted on the padded grid. In order:
    :data:`convt.algorithms.winograd.MIN_TILE_BYTES` fit the memory bound
    (:func:`convt.algorithms.winograd.fits`; docs/perf-notes.md item 82).
 3. ``gather`` when its loop is compiled (Numba installed: :func:`convt.algorithms.gather.compiled`),
-   a phase row is shorter than ``SHORT_ROW`` and the output channels per
-   group number ``GATHER_MIN_OUT`` to ``GATHER_MAX_OUT``: small images, where
-   NumPy's col2im is many short adds and each output pixel's sum fills a
-   vector (docs/perf-notes.md item 84).
+   the kernel is larger than the stride, and either a phase row is shorter
+   than ``SHORT_ROW`` with ``GATHER_MIN_OUT`` to ``GATHER_SMALL_MAX_OUT``
+   output channels per group (small images: NumPy's col2im is many short
+   adds, and each output pixel's sum fills a vector), or rule 8 would run
+   ``gemm`` on a batch of at least ``GATHER_MIN_BATCH`` with
+   :data:`convt.algorithms.gather.BLOCK_MIN_OUT` to ``GATHER_MAX_OUT``
+   output channels (the gather writes each output once, where gemm's col2im
+   adds into buffers; docs/perf-notes.md item 84).
 4. ``gemm`` when ``4 * C_out <= C_in`` (per group): the col2im is cheap.
 5. ``subpixel`` when ``4 * C_in <= C_out``: the im2col is cheap, and the
    stacked taps make a deep product; unless its phases multiply more than
@@ -58,7 +62,7 @@ from ..spec import ConvSpec
 from . import _threads, gather, gemm, gemm_flat, im2col, phase_shift, subpixel, winograd
 
 __all__ = [
-    "FLAT_MIN_PIXELS", "GATHER_MAX_OUT", "GATHER_MIN_OUT", "MAX_FLAT_WASTE", "MAX_SUBPIXEL_WASTE", "MAX_WASTE", "PS_MAX_WEIGHT", "SHORT_ROW", "WINOGRAD_MIN_IN", "WINOGRAD_MIN_OUT", "WINOGRAD_SAVING", "choose_conv", "choose_transpose", "conv", "conv_by_phase_shift",
+    "FLAT_MIN_PIXELS", "GATHER_MAX_OUT", "GATHER_MIN_BATCH", "GATHER_MIN_OUT", "GATHER_SMALL_MAX_OUT", "MAX_FLAT_WASTE", "MAX_SUBPIXEL_WASTE", "MAX_WASTE", "PS_MAX_WEIGHT", "SHORT_ROW", "WINOGRAD_MIN_IN", "WINOGRAD_MIN_OUT", "WINOGRAD_SAVING", "choose_conv", "choose_transpose", "conv", "conv_by_phase_shift",
     "conv_transpose",
     "stride1_transpose_spec",
 ]
@@ -70,9 +74,13 @@ WINOGRAD_SAVING = 1.3
 WINOGRAD_MIN_IN = 128
 WINOGRAD_MIN_OUT = 128
 #: the compiled gather (rule 3) for output channels per group in this range: fewer leave its vectors part-empty,
-#: more make the products, not the col2im, the cost (docs/perf-notes.md item 84)
+#: more make the weight's tap-major copy and the products, not the col2im, the cost (docs/perf-notes.md item 84) ...
 GATHER_MIN_OUT = 16
-GATHER_MAX_OUT = 64
+GATHER_MAX_OUT = 128
+#: ... on small images up to this many ...
+GATHER_SMALL_MAX_OUT = 64
+#: ... and instead of gemm from this batch (its tiles are whole images: a single one runs on one thread)
+GATHER_MIN_BATCH = 4
 #: the largest share of products on padding (computed / real) subpixel may compute (docs/perf-notes.md item 60)
 MAX_SUBPIXEL_WASTE = 2.0
 #: the largest share of extra products (padded grid / needed) phase_shift may compute
@@ -113,7 +121,7 @@ def choose_transpose(spec: ConvSpec, n: int, itemsize: int = 4, threads: int = 1
     """
     if _winograd_pays(spec, n, itemsize, threads):  # one tap per phase saves nothing: rule 1 stays first
         return "winograd"
-    if compiled and _gather_pays(spec):
+    if compiled and _gather_pays(spec, n):
         return "gather"
     return _every_product(spec, n)
 
@@ -144,11 +152,15 @@ def _winograd_pays(spec: ConvSpec, n: int, itemsize: int, threads: int) -> bool:
             and winograd.saving(spec) >= WINOGRAD_SAVING and winograd.fits(spec, n, itemsize, threads))
 
 
-def _gather_pays(spec: ConvSpec) -> bool:
-    """Rule 3: small images (short phase rows) and a vector's worth of output channels, kernel above the stride."""
+def _gather_pays(spec: ConvSpec, n: int) -> bool:
+    """Rule 3: small images with a vector's worth of output channels, or gemm's layers with a few dozen."""
     mg = spec.out_channels // spec.groups
-    one_tap = all(k * d <= s for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation))  # rule 1's
-    return not one_tap and GATHER_MIN_OUT <= mg <= GATHER_MAX_OUT and gemm.phase_row(spec) < SHORT_ROW
+    if all(k * d <= s for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation)):  # rule 1's
+        return False
+    if GATHER_MIN_OUT <= mg <= GATHER_SMALL_MAX_OUT and gemm.phase_row(spec) < SHORT_ROW:
+        return True
+    return (gather.BLOCK_MIN_OUT <= mg <= GATHER_MAX_OUT and n >= GATHER_MIN_BATCH
+            and _every_product(spec, n) == "gemm")
 
 
 def _phase_shift_fits(spec: ConvSpec) -> bool:

@@ -36,11 +36,15 @@ from ..spec import ConvSpec
 from . import _threads
 from ._layout import PEAK_SHARE, batch_tiles, result, tap_major, untapped_result, workspace
 
-__all__ = ["TILE_BYTES", "compiled", "conv_transpose", "table"]
+__all__ = ["BLOCK", "BLOCK_MIN_OUT", "TILE_BYTES", "compiled", "conv_transpose", "table"]
 
 #: the temporaries of one batch tile (the channels-last input and the columns), at most; less where the memory
 #: bound (:data:`convt.algorithms._layout.PEAK_SHARE`) leaves less room
 TILE_BYTES = 4 << 20
+#: output pixels summed before their channels are written, from BLOCK_MIN_OUT output channels (docs/perf-notes.md
+#: item 84: 5x faster on dcgan-3's 64 channels, 1.4x slower on ae-1's 16)
+BLOCK = 32
+BLOCK_MIN_OUT = 32
 #: the dtypes the compiled loop runs (the working dtypes of convt's public functions)
 _COMPILED_DTYPES = frozenset(np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128, np.int64))
 
@@ -90,23 +94,49 @@ def table(spec: ConvSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return indptr, pixel[order], tap[order]
 
 
-def _gather_loop(cols, indptr, pixel, tap, out):  # pragma: no cover - run compiled (coverage cannot see it)
-    """``out[n, g, m, q] = sum over e of cols[g, n, pixel[e], tap[e], m]``, ``indptr[q] <= e < indptr[q + 1]``."""
+def _gather_loop(cols, indptr, pixel, tap, out, block):  # pragma: no cover - run compiled (coverage cannot see it)
+    """``out[n, g, m, q] = sum over e of cols[g, n, pixel[e], tap[e], m]``, ``indptr[q] <= e < indptr[q + 1]``.
+
+    With ``block > 1`` the sums of ``block`` output pixels are made
+    channels-last in a small buffer, then written channel by channel,
+    ``block`` pixels at a time: whole cache lines, where one pixel's
+    channels alone would land a plane apart each (with 1024-pixel planes
+    every store of a pixel fell in the same cache set). With a few channels
+    a pixel's sum is written straight.
+    """
     groups, nb, _, _, mg = cols.shape
-    acc = np.empty(mg, cols.dtype)
+    count = out.shape[3]
+    acc = np.empty((max(block, 1), mg), cols.dtype)
     for n in range(nb):
         for g in range(groups):
-            for q in range(out.shape[3]):
-                acc[:] = 0
-                for e in range(indptr[q], indptr[q + 1]):
-                    src = cols[g, n, pixel[e], tap[e]]
+            if block <= 1:
+                one = acc[0]
+                for q in range(count):
+                    one[:] = 0
+                    for e in range(indptr[q], indptr[q + 1]):
+                        src = cols[g, n, pixel[e], tap[e]]
+                        for m in range(mg):
+                            one[m] += src[m]
                     for m in range(mg):
-                        acc[m] += src[m]
+                        out[n, g, m, q] = one[m]
+                continue
+            for q0 in range(0, count, block):
+                q1 = min(q0 + block, count)
+                for q in range(q0, q1):
+                    a = q - q0
+                    for m in range(mg):
+                        acc[a, m] = 0
+                    for e in range(indptr[q], indptr[q + 1]):
+                        p, t = pixel[e], tap[e]
+                        for m in range(mg):
+                            acc[a, m] += cols[g, n, p, t, m]
                 for m in range(mg):
-                    out[n, g, m, q] = acc[m]
+                    for q in range(q0, q1):
+                        out[n, g, m, q] = acc[q - q0, m]
 
 
-def _gather_numpy(cols: np.ndarray, indptr: np.ndarray, pixel: np.ndarray, tap: np.ndarray, out: np.ndarray) -> None:
+def _gather_numpy(cols: np.ndarray, indptr: np.ndarray, pixel: np.ndarray, tap: np.ndarray, out: np.ndarray,
+                  block: int) -> None:
     """:func:`_gather_loop` in NumPy: the pairs gathered, then summed per output pixel by ``add.reduceat``."""
     groups, nb, _, _, mg = cols.shape
     picked = np.zeros((groups, nb, len(pixel) + 1, mg), cols.dtype)  # a last zero: reduceat may start at the end
@@ -148,6 +178,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     loop = compiled() if dtype in _COMPILED_DTYPES else None
     gather = loop if loop is not None else _gather_numpy
     indptr, pixel, tap = table(spec)
+    block = 1 if mg < BLOCK_MIN_OUT else BLOCK  # a few channels: each pixel's stores stay within a few lines
     threads = _threads.num_threads()
     per_image = pixels * (spec.in_channels * x.dtype.itemsize + groups * ntaps * mg * dtype.itemsize)
     out_bytes = n * spec.out_channels * outs * dtype.itemsize
@@ -165,7 +196,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
         np.copyto(xl, x[n0:n1].reshape(nb, groups, cg, pixels).transpose(1, 0, 3, 2))
         cols = np.matmul(xl.reshape(groups, nb * pixels, cg), wm,
                          out=workspace("gather.cols", (groups, nb * pixels, ntaps * mg), dtype))
-        gather(cols.reshape(groups, nb, pixels, ntaps, mg), indptr, pixel, tap, out[n0:n1])
+        gather(cols.reshape(groups, nb, pixels, ntaps, mg), indptr, pixel, tap, out[n0:n1], block)
 
     _threads.run_tiles(tile, tiles, small=tiles.small)
     return out.reshape(n, spec.out_channels, *spec.output_size)
