@@ -14,7 +14,7 @@ products wasted on the padded grid. In order:
    transformed weight, the result and every thread's tile of at least
    :data:`convt.algorithms.winograd.MIN_TILE_BYTES` fit the memory bound
    (:func:`convt.algorithms.winograd.fits`; docs/perf-notes.md item 82).
-3. ``gather`` when its loop is compiled (Numba installed: :func:`convt.algorithms.gather.compiled`),
+3. ``gather`` when its loop can be compiled (Numba installed: :func:`convt.algorithms.gather.available`),
    the kernel is larger than the stride, and either a phase row is shorter
    than ``SHORT_ROW`` with ``GATHER_MIN_OUT`` to ``GATHER_SMALL_MAX_OUT``
    output channels per group (small images: NumPy's col2im is many short
@@ -175,7 +175,7 @@ _TRANSPOSE = {"gather": gather.conv_transpose, "gemm": gemm.conv_transpose, "gem
 
 def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """Transposed convolution by the algorithm :func:`choose_transpose` picks."""
-    compiled = gather.compiled() is not None
+    compiled = gather.available()
     return _TRANSPOSE[choose_transpose(spec, x.shape[0], x.dtype.itemsize, _threads.num_threads(), compiled)](x, w, spec)
 
 

@@ -13,7 +13,9 @@ That loop is :func:`_gather_loop`, compiled by Numba (``nogil``, so the
 tiles run side by side on convt's threads) when the optional ``numba``
 package is installed (``pip install convt[fast]``) and ``CONVT_NUMBA`` is not
 ``0``. Without it the same table drives a NumPy gather and ``add.reduceat``
-(exact, slower), and the planner never picks this algorithm.
+(exact, slower), and the planner never picks this algorithm. The first
+call in a process imports Numba (about 0.5 s), and the very first compiles
+the loop for the dtype (about 1 s, then cached on disk).
 
 Best for small calls whose col2im in NumPy is many short adds and whose
 output channels fill a vector: the autoencoder's ``Mg = 16`` (docs/perf-notes.md
@@ -24,6 +26,7 @@ and NumPy's long adds win.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import math
 import os
 import threading
@@ -36,7 +39,7 @@ from ..spec import ConvSpec
 from . import _threads
 from ._layout import PEAK_SHARE, batch_tiles, result, tap_major, untapped_result, workspace
 
-__all__ = ["BLOCK", "BLOCK_MIN_OUT", "TILE_BYTES", "compiled", "conv_transpose", "table"]
+__all__ = ["BLOCK", "BLOCK_MIN_OUT", "TILE_BYTES", "available", "compiled", "conv_transpose", "table"]
 
 #: the temporaries of one batch tile (the channels-last input and the columns), at most; less where the memory
 #: bound (:data:`convt.algorithms._layout.PEAK_SHARE`) leaves less room
@@ -150,21 +153,35 @@ _compile_lock = threading.Lock()
 _compiled_loop: Callable | bool | None = False  # False: not tried yet; None: Numba missing or switched off
 
 
+@functools.lru_cache(maxsize=1)
+def _numba_installed() -> bool:
+    return importlib.util.find_spec("numba") is not None
+
+
+def available() -> bool:
+    """Whether the loop can be compiled: Numba installed and ``CONVT_NUMBA`` not ``0``. Imports nothing.
+
+    The planner asks this on every call; Numba itself (half a second to
+    import) is loaded only when this algorithm first runs.
+    """
+    return os.environ.get("CONVT_NUMBA", "").strip() != "0" and _numba_installed()
+
+
 def compiled() -> Callable | None:
-    """The Numba-compiled :func:`_gather_loop`, or None (Numba not installed, or ``CONVT_NUMBA=0``)."""
+    """The Numba-compiled :func:`_gather_loop`, or None where it is not :func:`available`."""
     global _compiled_loop
-    if os.environ.get("CONVT_NUMBA", "").strip() == "0":
+    if not available():
         return None
     if _compiled_loop is False:
         with _compile_lock:
             if _compiled_loop is False:
                 try:
                     import numba
-                except ImportError:
+                except ImportError:  # pragma: no cover - found but broken
                     _compiled_loop = None
                 else:
                     _compiled_loop = numba.njit(nogil=True, cache=True)(_gather_loop)
-    return _compiled_loop
+    return _compiled_loop  # type: ignore[return-value]
 
 
 def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
