@@ -26,6 +26,7 @@ from convt.errors import ConvError
 from convt.spec import conv_spec, conv_transpose_spec
 
 TRANSPOSED = ("gather", "gemm", "gemm_flat", "subpixel", "phase_shift", "winograd", "fast")
+DIRECT = ("gather", "im2col", "fast")
 
 
 @st.composite
@@ -155,7 +156,7 @@ def test_every_direct_algorithm_equals_reference(case, seed):
     if spec is None:
         return
     ref = algorithms.conv(x, w, spec, "reference")
-    for name in ("im2col", "fast", "auto"):
+    for name in (*DIRECT, "auto"):
         check(f"algorithms conv {name} vs reference", algorithms.conv(x, w, spec, name), ref)
     if all(s == 1 for s in spec.stride):
         check("algorithms conv phase_shift vs reference", fast.conv_by_phase_shift(x, w, spec), ref)
@@ -256,6 +257,26 @@ def test_gather_in_blocks_and_without_numba_equals_reference(case, seed, numba):
     np.testing.assert_array_equal(got_int, algorithms.conv_transpose(xi, wi, spec, "reference"))
 
 
+@settings(max_examples=60, deadline=None)
+@given(layer(transposed=False), st.integers(0, 2**16), st.sampled_from(["0", "1"]))
+def test_gather_direct_with_and_without_numba_equals_reference(case, seed, numba):
+    """The direct convolution's im2col by the compiled loop and by its NumPy twin, complex and integers too."""
+    rng, x, w, spec = _draw(case, seed, transposed=False)
+    if spec is None:
+        return
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CONVT_NUMBA", numba)
+        got = algorithms.conv(x, w, spec, "gather")
+        xc, wc = x + 1j * rng.standard_normal(x.shape), w - 2j * rng.standard_normal(w.shape)
+        got_complex = algorithms.conv(xc, wc, spec, "gather")
+        xi, wi = np.round(x * 8).astype(np.int64), np.round(w * 8).astype(np.int64)
+        got_int = algorithms.conv(xi, wi, spec, "gather")
+    check(f"gather conv (CONVT_NUMBA={numba}) vs reference", got, algorithms.conv(x, w, spec, "reference"))
+    check(f"gather conv complex (CONVT_NUMBA={numba}) vs reference", got_complex,
+          algorithms.conv(xc, wc, spec, "reference"))
+    np.testing.assert_array_equal(got_int, algorithms.conv(xi, wi, spec, "reference"))
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("x_shape, c_out, k", [
     ((64, 32, 7, 7), 16, 3),  # ae-1
@@ -293,6 +314,46 @@ def test_planner_takes_the_compiled_gather_within_the_memory_bound(threads, x_sh
     check("gather float32 vs float64 reference", y[:2], ref, tol=1e-5)
     monkeypatch.setenv("CONVT_NUMBA", "0")
     check("planner without Numba vs reference", convt.conv_transpose(x[:2], w, **kw), ref, tol=1e-5)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("x_shape, c_out, stride", [
+    ((64, 16, 14, 14), 32, 2),  # ae-1's adjoint
+    ((16, 64, 10, 10), 64, 1),  # stride 1 on a small image
+    ((8, 16, 8, 8, 8), 32, 2),  # 3-D
+])
+def test_direct_planner_takes_the_compiled_gather_within_the_memory_bound(threads, x_shape, c_out, stride,
+                                                                            monkeypatch):
+    """Short output rows, 16+ input channels and a small weight: the direct convolution's compiled im2col, at a
+    peak within 2x the arrays; never for a large weight (copied on every call) nor without Numba."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(x_shape, dtype=np.float32)
+    w = rng.standard_normal((c_out, x_shape[1], *(3,) * (len(x_shape) - 2)), dtype=np.float32)
+    spec, _ = conv_spec(x.shape, w.shape, stride=stride, padding=1)
+    assert fast.choose_conv(spec, x_shape[0], compiled=True) == "gather"
+    assert fast.choose_conv(spec, x_shape[0], compiled=False) == "im2col"
+    big, _ = conv_spec((64, 256, 8, 8), (512, 256, 4, 4), stride=2, padding=1)  # dcgan-1's adjoint: 2**21 values
+    assert fast.choose_conv(big, 64, compiled=True) == "im2col"
+    _threads.set_num_threads(threads)
+    try:
+        with _threads.blas_threads(threads):
+            y = convt.conv(x, w, stride=stride, padding=1)
+            _layout.clear_workspaces()
+            tracemalloc.start()
+            try:
+                y2 = convt.conv(x, w, stride=stride, padding=1)
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+    finally:
+        _threads.set_num_threads(None)
+    arrays = x.nbytes + w.nbytes + y.nbytes
+    assert peak <= 2 * arrays, f"peak {peak / arrays:.2f}x the arrays"
+    np.testing.assert_array_equal(y, y2)
+    ref = algorithms.conv(x[:2].astype(np.float64), w.astype(np.float64), spec, "reference")
+    check("gather conv float32 vs float64 reference", y[:2], ref, tol=1e-5)
+    monkeypatch.setenv("CONVT_NUMBA", "0")
+    check("direct planner without Numba vs reference", convt.conv(x[:2], w, stride=stride, padding=1), ref, tol=1e-5)
 
 
 def test_direct_planner_uses_phase_shift_for_large_stride1_images():
@@ -439,7 +500,8 @@ def test_integer_inputs_are_exact(name):
     np.testing.assert_array_equal(got, algorithms.conv_transpose(x, w, spec, "reference"))
     wc = rng.integers(-2**20, 2**20, (6, 2, 3, 2))
     cs, _ = conv_spec(x.shape, wc.shape, stride=2, padding=1, groups=2)
-    np.testing.assert_array_equal(algorithms.conv(x, wc, cs, "im2col"), algorithms.conv(x, wc, cs, "reference"))
+    for direct in DIRECT:
+        np.testing.assert_array_equal(algorithms.conv(x, wc, cs, direct), algorithms.conv(x, wc, cs, "reference"))
 
 
 @pytest.mark.parametrize("name", TRANSPOSED)
@@ -757,7 +819,7 @@ def test_every_corner_of_a_small_1d_grid():
         counts[transposed] += 1
         op = algorithms.conv_transpose if transposed else algorithms.conv
         ref = op(x, w, spec, "reference")
-        for name in ((*TRANSPOSED, "zero_insertion") if transposed else ("im2col", "fast")):
+        for name in ((*TRANSPOSED, "zero_insertion") if transposed else DIRECT):
             check(f"1-D grid {name} vs reference", op(x, w, spec, name), ref)
         y = (convt.conv_transpose if transposed else convt.conv)(x, w, **kw)
         check("1-D grid public operator vs reference", y, ref)

@@ -16,7 +16,8 @@ pick the algorithm.
 - ``subpixel``: phase decomposition, one dense product per output phase (transposed).
 - ``phase_shift``: the phases again, one product per tap on a shifted flat view, no im2col.
 - ``gather``: one channels-last product, then each output pixel sums its taps' vectors from a table
-  (a loop compiled by Numba when installed: small calls with 8+ output channels).
+  (a loop compiled by Numba when installed: small images, 16+ output channels); for the direct
+  convolution, an im2col from a table by the same means, then one product.
 - ``winograd``: the phases again, two outputs per axis at a time by Winograd's F(2, r): fewer products.
 - ``im2col``: im2col + one product per batch tile (direct).
 
@@ -41,7 +42,7 @@ __all__ = [
     "set_num_threads",
 ]
 
-CONV_ALGORITHMS: dict[str, ModuleType] = {"fast": fast, "im2col": im2col, "reference": reference}
+CONV_ALGORITHMS: dict[str, ModuleType] = {"fast": fast, "gather": gather, "im2col": im2col, "reference": reference}
 TRANSPOSE_ALGORITHMS: dict[str, ModuleType] = {
     "fast": fast, "gather": gather, "gemm": gemm, "gemm_flat": gemm_flat, "subpixel": subpixel, "phase_shift": phase_shift,
     "reference": reference, "winograd": winograd, "zero_insertion": zero_insertion,

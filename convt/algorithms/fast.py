@@ -46,8 +46,12 @@ products wasted on the padded grid. In order:
 
 Direct convolution: with stride 1, the transposed convolution of the flipped
 kernel (crop :func:`convt.arithmetic.stride1_transpose_crop`) whenever rule
-6 sends that to ``phase_shift``; otherwise ``im2col`` (threaded gather, one
-product per batch tile).
+6 sends that to ``phase_shift``; else ``gather`` where its loop can be
+compiled, the output rows are shorter than ``SHORT_ROW``, there are at
+least ``GATHER_MIN_IN`` input channels per group and the weight has at most
+``GATHER_CONV_MAX_WEIGHT`` values (it is copied to the columns' order on
+every call; docs/perf-notes.md item 86); otherwise ``im2col`` (threaded
+gather, one product per batch tile).
 """
 
 from __future__ import annotations
@@ -62,7 +66,7 @@ from ..spec import ConvSpec
 from . import _threads, gather, gemm, gemm_flat, im2col, phase_shift, subpixel, winograd
 
 __all__ = [
-    "FLAT_MIN_PIXELS", "GATHER_MAX_OUT", "GATHER_MIN_BATCH", "GATHER_MIN_OUT", "GATHER_SMALL_MAX_OUT", "MAX_FLAT_WASTE", "MAX_SUBPIXEL_WASTE", "MAX_WASTE", "PS_MAX_WEIGHT", "SHORT_ROW", "WINOGRAD_MIN_IN", "WINOGRAD_MIN_OUT", "WINOGRAD_SAVING", "choose_conv", "choose_transpose", "conv", "conv_by_phase_shift",
+    "FLAT_MIN_PIXELS", "GATHER_CONV_MAX_WEIGHT", "GATHER_MAX_OUT", "GATHER_MIN_BATCH", "GATHER_MIN_IN", "GATHER_MIN_OUT", "GATHER_SMALL_MAX_OUT", "MAX_FLAT_WASTE", "MAX_SUBPIXEL_WASTE", "MAX_WASTE", "PS_MAX_WEIGHT", "SHORT_ROW", "WINOGRAD_MIN_IN", "WINOGRAD_MIN_OUT", "WINOGRAD_SAVING", "choose_conv", "choose_transpose", "conv", "conv_by_phase_shift",
     "conv_transpose",
     "stride1_transpose_spec",
 ]
@@ -81,6 +85,10 @@ GATHER_MAX_OUT = 128
 GATHER_SMALL_MAX_OUT = 64
 #: ... and instead of gemm from this batch (its tiles are whole images: a single one runs on one thread)
 GATHER_MIN_BATCH = 4
+#: the direct convolution's compiled gather from this many input channels per group (a vector's worth) ...
+GATHER_MIN_IN = 16
+#: ... for weights of at most this many values (docs/perf-notes.md item 86)
+GATHER_CONV_MAX_WEIGHT = 1 << 17
 #: the largest share of products on padding (computed / real) subpixel may compute (docs/perf-notes.md item 60)
 MAX_SUBPIXEL_WASTE = 2.0
 #: the largest share of extra products (padded grid / needed) phase_shift may compute
@@ -196,19 +204,29 @@ def stride1_transpose_spec(spec: ConvSpec) -> ConvSpec:
 
 
 @functools.lru_cache(maxsize=1024)
-def choose_conv(spec: ConvSpec, n: int) -> str:
-    """The algorithm the planner runs for a direct spec: "phase_shift" or "im2col".
+def choose_conv(spec: ConvSpec, n: int, compiled: bool = False) -> str:
+    """The algorithm the planner runs for a direct spec: "phase_shift", "gather" or "im2col".
+
+    ``compiled``: whether :mod:`convt.algorithms.gather`'s loops can be compiled.
 
     >>> from convt.spec import conv_spec
     >>> choose_conv(conv_spec((16, 64, 32, 32), (64, 64, 3, 3), padding=1)[0], 16)
     'phase_shift'
     >>> choose_conv(conv_spec((16, 64, 32, 32), (64, 64, 3, 3), stride=2, padding=1)[0], 16)
     'im2col'
+    >>> ae1 = conv_spec((64, 16, 14, 14), (32, 16, 3, 3), stride=2, padding=1)[0]
+    >>> choose_conv(ae1, 64), choose_conv(ae1, 64, compiled=True)
+    ('im2col', 'gather')
     """
-    if any(s != 1 for s in spec.stride):
-        return "im2col"
-    tspec = stride1_transpose_spec(spec)  # rule 6 only: the small-batch route of rule 7 is measured on transposed layers
-    return "phase_shift" if _every_product(tspec, n) == "phase_shift" and _phase_shift_fits(tspec) else "im2col"
+    if all(s == 1 for s in spec.stride):
+        tspec = stride1_transpose_spec(spec)  # rule 6 only: the small-batch route of rule 7 is measured on transposed layers
+        if _every_product(tspec, n) == "phase_shift" and _phase_shift_fits(tspec):
+            return "phase_shift"
+    weight = spec.out_channels * (spec.in_channels // spec.groups) * math.prod(spec.kernel_size)
+    if (compiled and spec.in_channels // spec.groups >= GATHER_MIN_IN and spec.output_size[-1] < SHORT_ROW
+            and weight <= GATHER_CONV_MAX_WEIGHT):
+        return "gather"
+    return "im2col"
 
 
 def conv_by_phase_shift(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
@@ -222,6 +240,7 @@ def conv_by_phase_shift(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndar
 
 def conv(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """Direct convolution by the algorithm :func:`choose_conv` picks."""
-    if choose_conv(spec, x.shape[0]) == "phase_shift":
+    choice = choose_conv(spec, x.shape[0], gather.available())
+    if choice == "phase_shift":
         return conv_by_phase_shift(x, w, spec)
-    return im2col.conv(x, w, spec)
+    return (gather.conv if choice == "gather" else im2col.conv)(x, w, spec)

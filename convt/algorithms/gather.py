@@ -21,6 +21,12 @@ Best for small calls whose col2im in NumPy is many short adds and whose
 output channels fill a vector: the autoencoder's ``Mg = 16`` (docs/perf-notes.md
 item 84). With one to three output channels a pixel's sum is a scalar loop,
 and NumPy's long adds win.
+
+The direct convolution (:func:`conv`) is the mirror image: the input made
+channels-last, each output pixel's taps copied from it as ``Cg``-long rows
+by the table of :func:`windows` (the im2col, one compiled loop), one product
+``(G, nb*Q, T*Cg) @ (G, T*Cg, Mg)``, and the result moved channels-first
+(docs/perf-notes.md item 86).
 """
 
 from __future__ import annotations
@@ -39,7 +45,8 @@ from ..spec import ConvSpec
 from . import _threads
 from ._layout import PEAK_SHARE, batch_tiles, result, tap_major, untapped_result, workspace
 
-__all__ = ["BLOCK", "BLOCK_MIN_OUT", "TILE_BYTES", "available", "compiled", "conv_transpose", "table"]
+__all__ = ["BLOCK", "BLOCK_MIN_OUT", "TILE_BYTES", "available", "compiled", "conv", "conv_transpose", "table",
+           "windows"]
 
 #: the temporaries of one batch tile (the channels-last input and the columns), at most; less where the memory
 #: bound (:data:`convt.algorithms._layout.PEAK_SHARE`) leaves less room
@@ -97,6 +104,36 @@ def table(spec: ConvSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return indptr, pixel[order], tap[order]
 
 
+@functools.lru_cache(maxsize=256)
+def windows(spec: ConvSpec) -> np.ndarray:
+    """Per output pixel of a direct convolution, the flat input pixel each tap reads: ``(Q, T)``, -1 for padding.
+
+    Per axis, output ``r`` reads input ``r*s + t*d - lo`` with tap ``t``
+    (:func:`convt.arithmetic.window_positions`); a pixel is padding when any
+    axis falls outside the input.
+
+    >>> from convt.spec import conv_spec
+    >>> windows(conv_spec((1, 1, 4), (1, 1, 3), stride=2, padding=1)[0]).tolist()
+    [[-1, 0, 1], [1, 2, 3]]
+    """
+    nd = spec.nd
+    flat = np.zeros((1,) * (2 * nd), np.intp)
+    inside = np.ones((1,) * (2 * nd), bool)
+    step = 1
+    for a in reversed(range(nd)):
+        i, k, s, d, (lo, _), o = (spec.input_size[a], spec.kernel_size[a], spec.stride[a], spec.dilation[a],
+                                  spec.pads[a], spec.output_size[a])
+        shape = [1] * (2 * nd)
+        shape[a], shape[nd + a] = o, k
+        pos = np.array([ar.window_positions(r, k, s, d, lo) for r in range(o)], np.intp).reshape(shape)
+        inside = inside & (pos >= 0) & (pos < i)
+        flat = flat + pos * step
+        step *= i
+    table = np.where(inside, flat, -1).reshape(math.prod(spec.output_size), math.prod(spec.kernel_size))
+    table.flags.writeable = False
+    return table
+
+
 def _gather_loop(cols, indptr, pixel, tap, out, block):  # pragma: no cover - run compiled (coverage cannot see it)
     """``out[n, g, m, q] = sum over e of cols[g, n, pixel[e], tap[e], m]``, ``indptr[q] <= e < indptr[q + 1]``.
 
@@ -149,8 +186,33 @@ def _gather_numpy(cols: np.ndarray, indptr: np.ndarray, pixel: np.ndarray, tap: 
     np.copyto(out, sums.transpose(1, 0, 3, 2))
 
 
+def _im2col_loop(xcl, table, cols):  # pragma: no cover - run compiled (coverage cannot see it)
+    """``cols[g, n, q, t] = xcl[n, table[q, t], g]`` (``Cg`` values), zeros where ``table[q, t] < 0``."""
+    groups, nb, count, ntaps, cg = cols.shape
+    for g in range(groups):
+        for n in range(nb):
+            for q in range(count):
+                for t in range(ntaps):
+                    p = table[q, t]
+                    dst = cols[g, n, q, t]
+                    if p < 0:
+                        dst[:] = 0
+                    else:
+                        src = xcl[n, p, g]
+                        for c in range(cg):
+                            dst[c] = src[c]
+
+
+def _im2col_numpy(xcl: np.ndarray, table: np.ndarray, cols: np.ndarray) -> None:
+    """:func:`_im2col_loop` in NumPy: one fancy-indexed copy from the input with a zero pixel appended."""
+    nb, pixels, groups, cg = xcl.shape
+    padded = np.zeros((nb, pixels + 1, groups, cg), xcl.dtype)
+    padded[:, :pixels] = xcl
+    np.copyto(cols, padded[:, np.where(table < 0, pixels, table)].transpose(3, 0, 1, 2, 4))
+
+
 _compile_lock = threading.Lock()
-_compiled_loop: Callable | bool | None = False  # False: not tried yet; None: Numba missing or switched off
+_compiled_loop: dict[str, Callable] | bool | None = False  # False: not tried yet; None: Numba missing
 
 
 @functools.lru_cache(maxsize=1)
@@ -167,8 +229,9 @@ def available() -> bool:
     return os.environ.get("CONVT_NUMBA", "").strip() != "0" and _numba_installed()
 
 
-def compiled() -> Callable | None:
-    """The Numba-compiled :func:`_gather_loop`, or None where it is not :func:`available`."""
+def compiled(loop: str = "gather") -> Callable | None:
+    """The Numba-compiled :func:`_gather_loop` (``"im2col"``: :func:`_im2col_loop`), or None where not
+    :func:`available`."""
     global _compiled_loop
     if not available():
         return None
@@ -180,8 +243,9 @@ def compiled() -> Callable | None:
                 except ImportError:  # pragma: no cover - found but broken
                     _compiled_loop = None
                 else:
-                    _compiled_loop = numba.njit(nogil=True, cache=True)(_gather_loop)
-    return _compiled_loop  # type: ignore[return-value]
+                    jit = numba.njit(nogil=True, cache=True)
+                    _compiled_loop = {"gather": jit(_gather_loop), "im2col": jit(_im2col_loop)}
+    return None if _compiled_loop is None else _compiled_loop[loop]  # type: ignore[index]
 
 
 def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
@@ -192,7 +256,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     if (zeros := untapped_result(x, w, spec)) is not None:  # every tap reads only padding
         return zeros
     dtype = np.result_type(x, w)
-    loop = compiled() if dtype in _COMPILED_DTYPES else None
+    loop = compiled("gather") if dtype in _COMPILED_DTYPES else None
     gather = loop if loop is not None else _gather_numpy
     indptr, pixel, tap = table(spec)
     block = 1 if mg < BLOCK_MIN_OUT else BLOCK  # a few channels: each pixel's stores stay within a few lines
@@ -214,6 +278,42 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
         cols = np.matmul(xl.reshape(groups, nb * pixels, cg), wm,
                          out=workspace("gather.cols", (groups, nb * pixels, ntaps * mg), dtype))
         gather(cols.reshape(groups, nb, pixels, ntaps, mg), indptr, pixel, tap, out[n0:n1], block)
+
+    _threads.run_tiles(tile, tiles, small=tiles.small)
+    return out.reshape(n, spec.out_channels, *spec.output_size)
+
+
+def conv(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    """Direct convolution: per batch tile a channels-last input, the table's im2col, one product."""
+    n, groups = x.shape[0], spec.groups
+    cg, mg = spec.in_channels // groups, spec.out_channels // groups
+    ntaps, pixels, outs = math.prod(spec.kernel_size), math.prod(spec.input_size), math.prod(spec.output_size)
+    dtype = np.result_type(x, w)
+    loop = compiled("im2col") if dtype in _COMPILED_DTYPES else None
+    im2col = loop if loop is not None else _im2col_numpy
+    table = windows(spec)
+    threads = _threads.num_threads()
+    per_image = x.dtype.itemsize * (pixels * spec.in_channels + groups * outs * ntaps * cg) + dtype.itemsize * outs * (
+        spec.out_channels)
+    out_bytes = n * spec.out_channels * outs * dtype.itemsize
+    io = x.nbytes + w.nbytes + out_bytes
+    room = (PEAK_SHARE * io - out_bytes - w.nbytes) // threads  # the result and the weight's copy beside the tiles
+    tiles = batch_tiles(n, per_image, int(min(TILE_BYTES, max(room, per_image))), at_least=threads,
+                        multiply_adds=spec.multiply_adds(n))
+    wt = workspace("gather.weight", (groups, ntaps, cg, mg), w.dtype)  # rows in the columns' (tap, channel) order
+    np.copyto(wt, w.reshape(groups, mg, cg, ntaps).transpose(0, 3, 2, 1))
+    out = result((n, groups, mg, outs), dtype)
+
+    def tile(nr: tuple[int, int]) -> None:
+        n0, n1 = nr
+        nb = n1 - n0
+        xcl = workspace("gather.x", (nb, pixels, groups, cg), x.dtype)
+        np.copyto(xcl, x[n0:n1].reshape(nb, groups, cg, pixels).transpose(0, 3, 1, 2))
+        cols = workspace("gather.cols", (groups, nb, outs, ntaps, cg), x.dtype)
+        im2col(xcl, table, cols)
+        y = np.matmul(cols.reshape(groups, nb * outs, ntaps * cg), wt.reshape(groups, ntaps * cg, mg),
+                      out=workspace("gather.y", (groups, nb * outs, mg), dtype))
+        np.copyto(out[n0:n1], y.reshape(groups, nb, outs, mg).transpose(1, 0, 3, 2))
 
     _threads.run_tiles(tile, tiles, small=tiles.small)
     return out.reshape(n, spec.out_channels, *spec.output_size)
