@@ -352,6 +352,14 @@ def test_direct_planner_takes_the_compiled_gather_within_the_memory_bound(thread
     np.testing.assert_array_equal(y, y2)
     ref = algorithms.conv(x[:2].astype(np.float64), w.astype(np.float64), spec, "reference")
     check("gather conv float32 vs float64 reference", y[:2], ref, tol=1e-5)
+    # the transposed layer whose input gradient is this convolution: its fused gradients take the compiled im2col
+    z = rng.standard_normal(y.shape).astype(np.float32)  # the transposed layer's input; x is its output gradient
+    assert algorithms._gathers(spec, x_shape[0])
+    gx, gw, _ = convt.conv_transpose_grad(x, z, w, stride=stride, padding=1, output_size=x.shape[2:])
+    gx64, gw64, _ = convt.conv_transpose_grad(x.astype(np.float64), z.astype(np.float64), w.astype(np.float64),
+                                              stride=stride, padding=1, output_size=x.shape[2:])
+    check("gather conv_transpose_grad input gradient vs float64", gx, gx64, tol=1e-5)
+    check("gather conv_transpose_grad weight gradient vs float64", gw, gw64, tol=1e-4)
     monkeypatch.setenv("CONVT_NUMBA", "0")
     check("direct planner without Numba vs reference", convt.conv(x[:2], w, stride=stride, padding=1), ref, tol=1e-5)
 
@@ -642,6 +650,7 @@ def test_weight_grad_is_the_definition(case, seed):
         e[idx] = 1.0
         want[idx] = np.sum(algorithms.conv(x, e, spec, "reference") * g)
     check("im2col weight_grad vs reference", im2col.weight_grad(x, g, spec), want)
+    check("gather weight_grad vs reference", gather.weight_grad(x, g, spec), want)
     for limit in (0, 1 << 40):  # both orientations of the product, whatever the rule picks; blocks of 2 rows
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(im2col, "TRANSPOSE_MAX_WEIGHT", limit)
@@ -662,6 +671,13 @@ def test_conv_and_weight_grad_equal_the_two_apart(case, seed):
     y, dw = algorithms.conv_and_weight_grad(x, w, g, spec)
     check("fused conv vs reference", y, algorithms.conv(x, w, spec, "reference"))
     check("fused weight grad vs im2col weight_grad", dw, im2col.weight_grad(x, g, spec))
+    for numba in ("0", "1"):  # the compiled im2col's fused pass and its NumPy twin
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("CONVT_NUMBA", numba)
+            y, dw = gather.conv_and_weight_grad(x, w, g, spec)
+        check(f"gather fused conv (CONVT_NUMBA={numba}) vs reference", y, algorithms.conv(x, w, spec, "reference"))
+        check(f"gather fused weight grad (CONVT_NUMBA={numba}) vs im2col weight_grad", dw,
+              im2col.weight_grad(x, g, spec))
 
 
 @pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])

@@ -101,14 +101,21 @@ def conv_weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray
 
     ``g`` is the output gradient ``(N, C_out, *out)``; the result has the
     weight's shape ``(C_out, C_in // groups, *kernel)``. One im2col product per
-    batch tile (:func:`convt.algorithms.im2col.weight_grad`). The weight
+    batch tile (:func:`convt.algorithms.im2col.weight_grad`, or compiled
+    where the planner's convolution is: :func:`convt.algorithms.gather.weight_grad`). The weight
     gradient of a transposed convolution is this one for its adjoint
     (``spec.adjoint()``) with ``x`` and ``g`` exchanged.
     """
     if spec.transposed:
         raise ValueError("conv_weight_grad needs a direct-convolution spec")
     x, spec = _zeros_mode(x, spec)
-    return im2col.weight_grad(x, g, spec)
+    return (gather if _gathers(spec, x.shape[0]) else im2col).weight_grad(x, g, spec)
+
+
+def _gathers(spec: ConvSpec, n: int) -> bool:
+    """Whether the gradients' im2col runs compiled (:mod:`convt.algorithms.gather`): where the planner's
+    direct convolution would."""
+    return fast.choose_conv(spec, n, gather.available()) == "gather"
 
 
 def conv_and_weight_grad(x: np.ndarray, w: np.ndarray, g: np.ndarray,
@@ -116,7 +123,8 @@ def conv_and_weight_grad(x: np.ndarray, w: np.ndarray, g: np.ndarray,
     """``(conv(x, w, spec), conv_weight_grad(x, g, spec))`` computed together (padding mode applied).
 
     The two share one gather of ``x`` per batch tile
-    (:func:`convt.algorithms.im2col.conv_and_weight_grad`), faster than the
+    (:func:`convt.algorithms.im2col.conv_and_weight_grad`, or compiled where the
+    planner's convolution is: :func:`convt.algorithms.gather.conv_and_weight_grad`), faster than the
     two apart on every benchmark layer, stride 1 included, where the
     planner's gather-free ``phase_shift`` convolution plus a separate weight
     gradient is slower (docs/perf-notes.md).
@@ -124,7 +132,7 @@ def conv_and_weight_grad(x: np.ndarray, w: np.ndarray, g: np.ndarray,
     if spec.transposed:
         raise ValueError("conv_and_weight_grad needs a direct-convolution spec")
     x, spec = _zeros_mode(x, spec)
-    return im2col.conv_and_weight_grad(x, w, g, spec)
+    return (gather if _gathers(spec, x.shape[0]) else im2col).conv_and_weight_grad(x, w, g, spec)
 
 
 def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, algorithm: str = "auto") -> np.ndarray:

@@ -30,6 +30,7 @@ __all__ = [
     "WEIGHT_SPLIT_BYTES",
     "WORKSPACE_CAP",
     "Tiles",
+    "accumulate",
     "axis_phases",
     "batch_tiles",
     "channel_major",
@@ -325,3 +326,28 @@ def flat_padded_tile(x: np.ndarray, groups: int, pads, grid, tail: int, name: st
     flat[..., length:] = 0
     channel_major(x, groups, pads, out=flat[..., :length].reshape(groups, cg, nb, *grid))
     return flat, length
+
+
+def accumulate(partial: dict[int, np.ndarray], gm: np.ndarray, cols: np.ndarray, dtype: np.dtype,
+               flip: bool, name: str) -> None:
+    """Add this tile's ``gm @ cols^T`` (``flip``: ``cols @ gm^T``), summed over its images, to this thread's sum.
+
+    The weight gradient's products (``name``: the scratch buffer's).
+
+    A thread's first tile makes its partial sum (a new array, no copy);
+    ``partial`` is keyed by thread, so no two threads touch one entry.
+    """
+    key = threading.get_ident()
+    acc = partial.get(key)
+    a, b = (cols, gm.swapaxes(-1, -2)) if flip else (gm, cols.swapaxes(-1, -2))
+    shape = (*a.shape[:-1], b.shape[-1])
+    if a.ndim == 4:  # by image: (nb, G, rows, cols), summed over the tile's images
+        prod = np.matmul(a, b, out=workspace(name, shape, dtype))
+        if acc is None:
+            partial[key] = prod.sum(axis=0)
+        else:
+            acc += prod.sum(axis=0)
+    elif acc is None:
+        partial[key] = np.matmul(a, b)
+    else:
+        acc += np.matmul(a, b, out=workspace(name, shape, dtype))

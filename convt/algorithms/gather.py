@@ -43,10 +43,10 @@ import numpy as np
 from .. import arithmetic as ar
 from ..spec import ConvSpec
 from . import _threads
-from ._layout import PEAK_SHARE, batch_tiles, result, tap_major, untapped_result, workspace
+from ._layout import PEAK_SHARE, accumulate, batch_tiles, channel_major, result, tap_major, untapped_result, workspace
 
-__all__ = ["BLOCK", "BLOCK_MIN_OUT", "TILE_BYTES", "available", "compiled", "conv", "conv_transpose", "table",
-           "windows"]
+__all__ = ["BLOCK", "BLOCK_MIN_OUT", "TILE_BYTES", "available", "compiled", "conv", "conv_and_weight_grad",
+           "conv_transpose", "table", "weight_grad", "windows"]
 
 #: the temporaries of one batch tile (the channels-last input and the columns), at most; less where the memory
 #: bound (:data:`convt.algorithms._layout.PEAK_SHARE`) leaves less room
@@ -285,24 +285,58 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
 
 def conv(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """Direct convolution: per batch tile a channels-last input, the table's im2col, one product."""
+    return _direct(x, w, None, spec)[0]  # type: ignore[return-value]
+
+
+def conv_and_weight_grad(x: np.ndarray, w: np.ndarray, g: np.ndarray, spec: ConvSpec) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`conv` and the weight gradient at ``x`` for the output gradient ``g``, from the same columns.
+
+    Shape: ``(N, C_out, *out)`` and ``(C_out, C_in // groups, *kernel)``.
+    """
+    y, dw = _direct(x, w, g, spec)
+    return y, dw  # type: ignore[return-value]
+
+
+def weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    """The weight gradient of the direct convolution ``spec`` at ``x`` for the output gradient ``g``.
+
+    Shape: ``(C_out, C_in // groups, *kernel)``.
+    """
+    return _direct(x, None, g, spec)[1]  # type: ignore[return-value]
+
+
+def _direct(x: np.ndarray, w: np.ndarray | None, g: np.ndarray | None,
+            spec: ConvSpec) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The convolution by ``w`` and the weight gradient for ``g`` (either may be None), per tile from one im2col.
+
+    Per tile: ``cols = im2col(x)`` as ``(G, nb*Q, T*Cg)``, then ``cols @ W``
+    (the weight in the columns' (tap, channel) order, copied once per call)
+    and ``g_tile @ cols`` summed into one partial gradient per thread,
+    ``(G, Mg, T*Cg)``, put back into the weight's (channel, tap) order at
+    the end.
+    """
     n, groups = x.shape[0], spec.groups
     cg, mg = spec.in_channels // groups, spec.out_channels // groups
     ntaps, pixels, outs = math.prod(spec.kernel_size), math.prod(spec.input_size), math.prod(spec.output_size)
-    dtype = np.result_type(x, w)
-    loop = compiled("im2col") if dtype in _COMPILED_DTYPES else None
+    dtype = np.result_type(x, *(a for a in (w, g) if a is not None))
+    loop = compiled("im2col") if x.dtype in _COMPILED_DTYPES else None
     im2col = loop if loop is not None else _im2col_numpy
     table = windows(spec)
     threads = _threads.num_threads()
-    per_image = x.dtype.itemsize * (pixels * spec.in_channels + groups * outs * ntaps * cg) + dtype.itemsize * outs * (
-        spec.out_channels)
-    out_bytes = n * spec.out_channels * outs * dtype.itemsize
-    io = x.nbytes + w.nbytes + out_bytes
-    room = (PEAK_SHARE * io - out_bytes - w.nbytes) // threads  # the result and the weight's copy beside the tiles
+    per_image = (x.dtype.itemsize * (pixels * spec.in_channels + groups * outs * ntaps * cg)
+                 + dtype.itemsize * outs * spec.out_channels)
+    out_bytes = n * spec.out_channels * outs * dtype.itemsize if w is not None else 0
+    weight_bytes = spec.out_channels * cg * ntaps * dtype.itemsize  # the weight's copy, or each thread's gradient
+    io = x.nbytes + weight_bytes + n * spec.out_channels * outs * dtype.itemsize
+    room = (PEAK_SHARE * io - out_bytes - weight_bytes * (1 + (g is not None) * threads)) // threads
     tiles = batch_tiles(n, per_image, int(min(TILE_BYTES, max(room, per_image))), at_least=threads,
                         multiply_adds=spec.multiply_adds(n))
-    wt = workspace("gather.weight", (groups, ntaps, cg, mg), w.dtype)  # rows in the columns' (tap, channel) order
-    np.copyto(wt, w.reshape(groups, mg, cg, ntaps).transpose(0, 3, 2, 1))
-    out = result((n, groups, mg, outs), dtype)
+    wt = None
+    if w is not None:
+        wt = workspace("gather.weight", (groups, ntaps, cg, mg), w.dtype)  # rows in the columns' (tap, channel) order
+        np.copyto(wt, w.reshape(groups, mg, cg, ntaps).transpose(0, 3, 2, 1))
+    out = None if w is None else result((n, groups, mg, outs), dtype)
+    partial: dict[int, np.ndarray] = {}
 
     def tile(nr: tuple[int, int]) -> None:
         n0, n1 = nr
@@ -311,9 +345,21 @@ def conv(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
         np.copyto(xcl, x[n0:n1].reshape(nb, groups, cg, pixels).transpose(0, 3, 1, 2))
         cols = workspace("gather.cols", (groups, nb, outs, ntaps, cg), x.dtype)
         im2col(xcl, table, cols)
-        y = np.matmul(cols.reshape(groups, nb * outs, ntaps * cg), wt.reshape(groups, ntaps * cg, mg),
-                      out=workspace("gather.y", (groups, nb * outs, mg), dtype))
-        np.copyto(out[n0:n1], y.reshape(groups, nb, outs, mg).transpose(1, 0, 3, 2))
+        cols = cols.reshape(groups, nb * outs, ntaps * cg)
+        if wt is not None and out is not None:
+            y = np.matmul(cols, wt.reshape(groups, ntaps * cg, mg), out=workspace("gather.y", (groups, nb * outs, mg),
+                                                                                 dtype))
+            np.copyto(out[n0:n1], y.reshape(groups, nb, outs, mg).transpose(1, 0, 3, 2))
+        if g is not None:
+            gm = channel_major(g[n0:n1], groups, ((0, 0),) * spec.nd, "gather.g").reshape(groups, mg, nb * outs)
+            accumulate(partial, gm, cols.swapaxes(1, 2), dtype, False, "gather.dw")  # gm @ cols: (G, Mg, T*Cg)
 
     _threads.run_tiles(tile, tiles, small=tiles.small)
-    return out.reshape(n, spec.out_channels, *spec.output_size)
+    dw = None
+    if g is not None:
+        acc, *rest = partial.values()
+        for part in rest:
+            acc += part
+        dw = np.ascontiguousarray(acc.reshape(groups, mg, ntaps, cg).transpose(0, 1, 3, 2)).reshape(
+            spec.out_channels, cg, *spec.kernel_size)
+    return None if out is None else out.reshape(n, spec.out_channels, *spec.output_size), dw

@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-import threading
 from typing import cast
 
 import numpy as np
@@ -26,7 +25,7 @@ import numpy as np
 from .. import arithmetic as ar
 from ..spec import ConvSpec
 from . import _threads
-from ._layout import batch_tiles, channel_major, pieces_for, result, workspace
+from ._layout import accumulate, batch_tiles, channel_major, pieces_for, result, workspace
 
 __all__ = ["DIRECT_GATHER", "PER_IMAGE_PIXELS", "TRANSPOSE_MAX_WEIGHT", "TRANSPOSE_ROWS", "conv",
            "conv_and_weight_grad", "direct_windows", "gathers_directly", "per_image", "prepare", "weight_grad",
@@ -295,29 +294,6 @@ def _transposed(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def _accumulate(partial: dict[int, np.ndarray], gm: np.ndarray, cols: np.ndarray, dtype: np.dtype,
-                flip: bool) -> None:
-    """Add this tile's ``gm @ cols^T`` (``flip``: ``cols @ gm^T``), summed over its images, to this thread's sum.
-
-    A thread's first tile makes its partial sum (a new array, no copy);
-    ``partial`` is keyed by thread, so no two threads touch one entry.
-    """
-    key = threading.get_ident()
-    acc = partial.get(key)
-    a, b = (cols, gm.swapaxes(-1, -2)) if flip else (gm, cols.swapaxes(-1, -2))
-    shape = (*a.shape[:-1], b.shape[-1])
-    if a.ndim == 4:  # by image: (nb, G, rows, cols), summed over the tile's images
-        prod = np.matmul(a, b, out=workspace("im2col.dw", shape, dtype))
-        if acc is None:
-            partial[key] = prod.sum(axis=0)
-        else:
-            acc += prod.sum(axis=0)
-    elif acc is None:
-        partial[key] = np.matmul(a, b)
-    else:
-        acc += np.matmul(a, b, out=workspace("im2col.dw", shape, dtype))
-
-
 def conv_and_weight_grad(x: np.ndarray, w: np.ndarray, g: np.ndarray, spec: ConvSpec) -> tuple[np.ndarray, np.ndarray]:
     """The direct convolution of ``x`` by ``w`` and the weight gradient at ``x`` for the output gradient ``g``.
 
@@ -361,7 +337,7 @@ def _with_weight_grad(x: np.ndarray, w: np.ndarray | None, g: np.ndarray,
         cols = _columns(x[n0:n1], spec, windows, nb, by_image)
         if wm is not None and out is not None:
             _product(wm, cols, out[n0:n1], by_image)
-        _accumulate(partial, _grad_operand(g[n0:n1], groups, by_image), cols, dtype, flip)
+        accumulate(partial, _grad_operand(g[n0:n1], groups, by_image), cols, dtype, flip, "im2col.dw")
 
     _threads.run_tiles(tile, tiles, small=getattr(tiles, "small", False))
     dw, *rest = partial.values()  # each thread's partial sum, made by its own first tile
