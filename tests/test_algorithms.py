@@ -185,6 +185,28 @@ def test_planner_choices_and_their_results(shape, kw, want):
           algorithms.conv_transpose(x, w, spec, "reference"))
 
 
+def _within_the_memory_bound(call, threads: int, arrays: int) -> np.ndarray:
+    """``call()`` on ``threads`` threads, then again with fresh scratch buffers under tracemalloc: its peak within
+    2x its arrays (``arrays`` bytes of input and weight, and the result's), the same result both times."""
+    _threads.set_num_threads(threads)
+    try:
+        with _threads.blas_threads(threads):
+            y = call()
+            _layout.clear_workspaces()
+            tracemalloc.start()
+            try:
+                y2 = call()
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+    finally:
+        _threads.set_num_threads(None)
+    arrays += y.nbytes
+    assert peak <= 2 * arrays, f"peak {peak / arrays:.2f}x the arrays"
+    np.testing.assert_array_equal(y, y2)
+    return y
+
+
 @pytest.mark.parametrize("threads, x_shape, c_out, kw", [
     (1, (64, 256, 8, 8), 128, dict(stride=2, padding=1)),  # dcgan-2: on one thread
     (2, (4, 256, 2048), 128, dict(stride=8, padding=4)),  # vocoder-2: on two
@@ -200,22 +222,7 @@ def test_planner_takes_winograd_within_the_memory_bound(threads, x_shape, c_out,
     assert fast.choose_transpose(spec, x_shape[0], 4, threads) == "winograd"
     big, _ = conv_transpose_spec((64, 512, 4, 4), (512, 256, 4, 4), stride=2, padding=1)
     assert fast.choose_transpose(big, 64, 4, threads) == "gemm"
-    _threads.set_num_threads(threads)
-    try:
-        with _threads.blas_threads(threads):
-            y = convt.conv_transpose(x, w, **kw)
-            _layout.clear_workspaces()
-            tracemalloc.start()
-            try:
-                y2 = convt.conv_transpose(x, w, **kw)
-                peak = tracemalloc.get_traced_memory()[1]
-            finally:
-                tracemalloc.stop()
-    finally:
-        _threads.set_num_threads(None)
-    arrays = x.nbytes + w.nbytes + y.nbytes
-    assert peak <= 2 * arrays, f"peak {peak / arrays:.2f}x the arrays"
-    np.testing.assert_array_equal(y, y2)
+    y = _within_the_memory_bound(lambda: convt.conv_transpose(x, w, **kw), threads, x.nbytes + w.nbytes)
     ref = algorithms.conv_transpose(x[:1].astype(np.float64), w.astype(np.float64), spec, "reference")
     check("winograd float32 vs float64 reference", y[:1], ref, tol=1e-5)
 
@@ -294,22 +301,7 @@ def test_planner_takes_the_compiled_gather_within_the_memory_bound(threads, x_sh
     spec, _ = conv_transpose_spec(x.shape, w.shape, **kw)
     assert fast.choose_transpose(spec, x_shape[0], 4, threads, compiled=True) == "gather"
     assert fast.choose_transpose(spec, x_shape[0], 4, threads, compiled=False) != "gather"
-    _threads.set_num_threads(threads)
-    try:
-        with _threads.blas_threads(threads):
-            y = convt.conv_transpose(x, w, **kw)
-            _layout.clear_workspaces()
-            tracemalloc.start()
-            try:
-                y2 = convt.conv_transpose(x, w, **kw)
-                peak = tracemalloc.get_traced_memory()[1]
-            finally:
-                tracemalloc.stop()
-    finally:
-        _threads.set_num_threads(None)
-    arrays = x.nbytes + w.nbytes + y.nbytes
-    assert peak <= 2 * arrays, f"peak {peak / arrays:.2f}x the arrays"
-    np.testing.assert_array_equal(y, y2)
+    y = _within_the_memory_bound(lambda: convt.conv_transpose(x, w, **kw), threads, x.nbytes + w.nbytes)
     ref = algorithms.conv_transpose(x[:2].astype(np.float64), w.astype(np.float64), spec, "reference")
     check("gather float32 vs float64 reference", y[:2], ref, tol=1e-5)
     monkeypatch.setenv("CONVT_NUMBA", "0")
@@ -334,22 +326,7 @@ def test_direct_planner_takes_the_compiled_gather_within_the_memory_bound(thread
     assert fast.choose_conv(spec, x_shape[0], compiled=False) == "im2col"
     big, _ = conv_spec((64, 256, 8, 8), (512, 256, 4, 4), stride=2, padding=1)  # dcgan-1's adjoint: 2**21 values
     assert fast.choose_conv(big, 64, compiled=True) == "im2col"
-    _threads.set_num_threads(threads)
-    try:
-        with _threads.blas_threads(threads):
-            y = convt.conv(x, w, stride=stride, padding=1)
-            _layout.clear_workspaces()
-            tracemalloc.start()
-            try:
-                y2 = convt.conv(x, w, stride=stride, padding=1)
-                peak = tracemalloc.get_traced_memory()[1]
-            finally:
-                tracemalloc.stop()
-    finally:
-        _threads.set_num_threads(None)
-    arrays = x.nbytes + w.nbytes + y.nbytes
-    assert peak <= 2 * arrays, f"peak {peak / arrays:.2f}x the arrays"
-    np.testing.assert_array_equal(y, y2)
+    y = _within_the_memory_bound(lambda: convt.conv(x, w, stride=stride, padding=1), threads, x.nbytes + w.nbytes)
     ref = algorithms.conv(x[:2].astype(np.float64), w.astype(np.float64), spec, "reference")
     check("gather conv float32 vs float64 reference", y[:2], ref, tol=1e-5)
     # the transposed layer whose input gradient is this convolution: its fused gradients take the compiled im2col
