@@ -257,7 +257,15 @@ def _tiles(spec: ConvSpec, n: int, per_image: int, io: int, beside: int, threads
 
 
 def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
-    """Transposed convolution: a channels-last product per batch tile, then the table's gather."""
+    """Transposed convolution: a channels-last product per batch tile, then the table's gather.
+
+    Shape: ``(N, C_out, *out)``, ``out = (i - 1)*s + d*(k - 1) + 1 - begin - end`` per axis.
+
+    >>> from convt.spec import conv_transpose_spec
+    >>> spec, _ = conv_transpose_spec((1, 1, 3), (1, 1, 2), stride=2)
+    >>> conv_transpose(np.array([[[1.0, 2.0, 3.0]]]), np.array([[[1.0, 10.0]]]), spec)
+    array([[[ 1., 10.,  2., 20.,  3., 30.]]])
+    """
     n, groups = x.shape[0], spec.groups
     cg, mg = spec.in_channels // groups, spec.out_channels // groups
     ntaps, pixels, outs = math.prod(spec.kernel_size), math.prod(spec.input_size), math.prod(spec.output_size)
@@ -290,7 +298,15 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
 
 
 def conv(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
-    """Direct convolution: per batch tile a channels-last input, the table's im2col, one product."""
+    """Direct convolution: per batch tile a channels-last input, the table's im2col, one product.
+
+    Shape: ``(N, C_out, *out)``, ``out = floor((i + lo + hi - d*(k - 1) - 1) / s) + 1`` per axis.
+
+    >>> from convt.spec import conv_spec
+    >>> spec, _ = conv_spec((1, 1, 5), (1, 1, 3), stride=2, padding=1)
+    >>> conv(np.arange(5.0).reshape(1, 1, 5), np.ones((1, 1, 3)), spec)   # [0+0+1, 1+2+3, 3+4+0]
+    array([[[1., 6., 7.]]])
+    """
     return _direct(x, w, None, spec)[0]  # type: ignore[return-value]
 
 
@@ -298,6 +314,11 @@ def conv_and_weight_grad(x: np.ndarray, w: np.ndarray, g: np.ndarray, spec: Conv
     """:func:`conv` and the weight gradient at ``x`` for the output gradient ``g``, from the same columns.
 
     Shape: ``(N, C_out, *out)`` and ``(C_out, C_in // groups, *kernel)``.
+
+    >>> from convt.spec import conv_spec
+    >>> spec, _ = conv_spec((1, 1, 4), (1, 1, 2))
+    >>> conv_and_weight_grad(np.arange(4.0).reshape(1, 1, 4), np.ones((1, 1, 2)), np.ones((1, 1, 3)), spec)
+    (array([[[1., 3., 5.]]]), array([[[3., 6.]]]))
     """
     y, dw = _direct(x, w, g, spec)
     return y, dw  # type: ignore[return-value]
@@ -307,6 +328,11 @@ def weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """The weight gradient of the direct convolution ``spec`` at ``x`` for the output gradient ``g``.
 
     Shape: ``(C_out, C_in // groups, *kernel)``.
+
+    >>> from convt.spec import conv_spec
+    >>> spec, _ = conv_spec((1, 1, 4), (1, 1, 2))
+    >>> weight_grad(np.arange(4.0).reshape(1, 1, 4), np.ones((1, 1, 3)), spec)   # [0+1+2, 1+2+3]
+    array([[[3., 6.]]])
     """
     return _direct(x, None, g, spec)[1]  # type: ignore[return-value]
 
