@@ -25,8 +25,9 @@ and NumPy's long adds win.
 The direct convolution (:func:`conv`) is the mirror image: the input made
 channels-last, each output pixel's taps copied from it as ``Cg``-long rows
 by the table of :func:`windows` (the im2col, one compiled loop), one product
-``(G, nb*Q, T*Cg) @ (G, T*Cg, Mg)``, and the result moved channels-first
-(docs/perf-notes.md item 86).
+``(G, nb*Q, T*Cg) @ (G, T*Cg, Mg)``, and the result moved channels-first;
+the weight gradient reads the same columns (:func:`conv_and_weight_grad`,
+:func:`weight_grad`; docs/perf-notes.md item 86).
 """
 
 from __future__ import annotations
