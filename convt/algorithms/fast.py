@@ -21,8 +21,9 @@ products wasted on the padded grid. In order:
    adds, and each output pixel's sum fills a vector), or rule 8 would run
    ``gemm`` on a batch of at least ``GATHER_MIN_BATCH`` with
    :data:`convt.algorithms.gather.BLOCK_MIN_OUT` to ``GATHER_MAX_OUT``
-   output channels (the gather writes each output once, where gemm's col2im
-   adds into buffers; docs/perf-notes.md item 84).
+   output channels and at most ``GATHER_MAX_PIXELS`` output pixels per
+   image (the gather writes each output once, where gemm's col2im adds
+   into buffers; docs/perf-notes.md item 84).
 4. ``gemm`` when ``4 * C_out <= C_in`` (per group): the col2im is cheap.
 5. ``subpixel`` when ``4 * C_in <= C_out``: the im2col is cheap, and the
    stacked taps make a deep product; unless its phases multiply more than
@@ -66,7 +67,7 @@ from ..spec import ConvSpec
 from . import _threads, gather, gemm, gemm_flat, im2col, phase_shift, subpixel, winograd
 
 __all__ = [
-    "FLAT_MIN_PIXELS", "GATHER_CONV_MAX_WEIGHT", "GATHER_MAX_OUT", "GATHER_MIN_BATCH", "GATHER_MIN_IN", "GATHER_MIN_OUT", "GATHER_SMALL_MAX_OUT", "MAX_FLAT_WASTE", "MAX_SUBPIXEL_WASTE", "MAX_WASTE", "PS_MAX_WEIGHT", "SHORT_ROW", "WINOGRAD_MIN_IN", "WINOGRAD_MIN_OUT", "WINOGRAD_SAVING", "choose_conv", "choose_transpose", "conv", "conv_by_phase_shift",
+    "FLAT_MIN_PIXELS", "GATHER_CONV_MAX_WEIGHT", "GATHER_MAX_OUT", "GATHER_MAX_PIXELS", "GATHER_MIN_BATCH", "GATHER_MIN_IN", "GATHER_MIN_OUT", "GATHER_SMALL_MAX_OUT", "MAX_FLAT_WASTE", "MAX_SUBPIXEL_WASTE", "MAX_WASTE", "PS_MAX_WEIGHT", "SHORT_ROW", "WINOGRAD_MIN_IN", "WINOGRAD_MIN_OUT", "WINOGRAD_SAVING", "choose_conv", "choose_transpose", "conv", "conv_by_phase_shift",
     "conv_transpose",
     "stride1_transpose_spec",
 ]
@@ -83,8 +84,10 @@ GATHER_MIN_OUT = 16
 GATHER_MAX_OUT = 128
 #: ... on small images up to this many ...
 GATHER_SMALL_MAX_OUT = 64
-#: ... and instead of gemm from this batch (its tiles are whole images: a single one runs on one thread)
+#: ... and instead of gemm from this batch (its tiles are whole images: a single one runs on one thread), on
+#: outputs of at most this many pixels per image (measured to 32 x 32; the table grows with the output)
 GATHER_MIN_BATCH = 4
+GATHER_MAX_PIXELS = 4096
 #: the direct convolution's compiled gather from this many input channels per group (a vector's worth) ...
 GATHER_MIN_IN = 16
 #: ... for weights of at most this many values (docs/perf-notes.md item 86)
@@ -168,7 +171,7 @@ def _gather_pays(spec: ConvSpec, n: int) -> bool:
     if GATHER_MIN_OUT <= mg <= GATHER_SMALL_MAX_OUT and gemm.phase_row(spec) < SHORT_ROW:
         return True
     return (gather.BLOCK_MIN_OUT <= mg <= GATHER_MAX_OUT and n >= GATHER_MIN_BATCH
-            and _every_product(spec, n) == "gemm")
+            and math.prod(spec.output_size) <= GATHER_MAX_PIXELS and _every_product(spec, n) == "gemm")
 
 
 def _phase_shift_fits(spec: ConvSpec) -> bool:

@@ -60,7 +60,7 @@ BLOCK_MIN_OUT = 32
 _COMPILED_DTYPES = frozenset(np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128, np.int64))
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=32)
 def table(spec: ConvSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which (input pixel, tap) pairs add into each output pixel, as ``(indptr, pixel, tap)``.
 
@@ -105,7 +105,7 @@ def table(spec: ConvSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return indptr, pixel[order], tap[order]
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=32)
 def windows(spec: ConvSpec) -> np.ndarray:
     """Per output pixel of a direct convolution, the flat input pixel each tap reads: ``(Q, T)``, -1 for padding.
 
@@ -244,8 +244,11 @@ def compiled(loop: str = "gather") -> Callable | None:
                 except ImportError:  # pragma: no cover - found but broken
                     _compiled_loop = None
                 else:
-                    jit = numba.njit(nogil=True, cache=True)
-                    _compiled_loop = {"gather": jit(_gather_loop), "im2col": jit(_im2col_loop)}
+                    loops = {"gather": _gather_loop, "im2col": _im2col_loop}
+                    try:
+                        _compiled_loop = {k: numba.njit(nogil=True, cache=True)(f) for k, f in loops.items()}
+                    except RuntimeError:  # pragma: no cover - no writable cache directory: compile in memory
+                        _compiled_loop = {k: numba.njit(nogil=True)(f) for k, f in loops.items()}
     return None if _compiled_loop is None else _compiled_loop[loop]  # type: ignore[index]
 
 
