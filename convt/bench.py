@@ -8,8 +8,9 @@ implementation makes one untimed warm-up call and one timed call, in turn.
 The medians are reported, with the ratio of the faster peer's time to
 convt's (> 1: convt is faster), convt's GFLOP/s and its share of the
 ``numpy.matmul`` rate for the product the layer amounts to (the "GEMM
-floor": that product alone, timed after the interleaved rounds of every
-case, because OpenBLAS's spinning threads slow whatever follows it), and the
+floor": that product alone, into a preallocated result, timed after the
+interleaved rounds of every case, because OpenBLAS's spinning threads slow
+whatever follows it), and the
 peak extra memory convt's call allocates (tracemalloc) relative to its input
 plus output bytes.
 
@@ -288,11 +289,12 @@ def matmul_peak(timer: Callable[[], float] = time.perf_counter, samples: int = 5
     rng = np.random.default_rng(2)
     a = rng.standard_normal((PEAK_N, PEAK_N), dtype=np.float32)
     b = rng.standard_normal((PEAK_N, PEAK_N), dtype=np.float32)
-    np.matmul(a, b)
+    out = np.empty_like(a)  # the product alone, no fresh result pages (perf-notes item 87)
+    np.matmul(a, b, out=out)
     best = math.inf
     for _ in range(samples):
         t0 = timer()
-        np.matmul(a, b)
+        np.matmul(a, b, out=out)
         best = min(best, timer() - t0)
     return 2 * PEAK_N ** 3 / best / 1e9
 
@@ -304,9 +306,11 @@ def _gemm_floor(case: Case, mode: str) -> Callable[[], object]:
     n, c = case.x_shape[:2]
     a = rng.standard_normal((case.out_channels * taps, c), dtype=np.float32)
     b = rng.standard_normal((c, n * math.prod(case.x_shape[2:])), dtype=np.float32)
+    out = np.empty((a.shape[0], b.shape[1]), dtype=np.float32)  # the product alone: a fresh result's page faults
+    # cost up to 5x a small product, depending on what the process allocated before (perf-notes item 87)
     if mode in ("grad", "conv_grad"):  # input and weight gradients: two products of the same size
-        return lambda: (np.matmul(a, b), np.matmul(a, b))
-    return lambda: np.matmul(a, b)
+        return lambda: (np.matmul(a, b, out=out), np.matmul(a, b, out=out))
+    return lambda: np.matmul(a, b, out=out)
 
 
 @dataclass
@@ -467,10 +471,11 @@ def _run(cases, mode, samples, peers, threads, progress, pause, timer) -> list[R
     # The floors after every interleaved round of every case: OpenBLAS's worker threads keep spinning
     # after a multi-threaded product and halve the next two-thread call of whatever follows it
     # (docs/perf-notes.md, item 25).
+    # Each sample settles like the implementations' (a floor timed right after PyTorch's backward ran 2.0 ms,
+    # against 0.34 settled: perf-notes item 87).
     for res, floor in floors:
-        floor()
         for _ in range(samples):
-            floor()
+            _settle(floor)
             t0 = timer()
             floor()
             res.times["gemm"].append((timer() - t0) * 1e3)
