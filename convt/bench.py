@@ -471,8 +471,7 @@ def _run(cases, mode, samples, peers, threads, progress, pause, timer) -> list[R
     # The floors after every interleaved round of every case: OpenBLAS's worker threads keep spinning
     # after a multi-threaded product and halve the next two-thread call of whatever follows it
     # (docs/perf-notes.md, item 25).
-    # Each sample settles like the implementations' (a floor timed right after PyTorch's backward ran 2.0 ms,
-    # against 0.34 settled: perf-notes item 87).
+    # Each sample settles like the implementations'.
     for res, floor in floors:
         for _ in range(samples):
             _settle(floor)
