@@ -100,9 +100,10 @@ def table(spec: ConvSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     order = np.argsort(q, kind="stable")
     indptr = np.zeros(math.prod(spec.output_size) + 1, dtype=np.intp)
     np.cumsum(np.bincount(q, minlength=len(indptr) - 1), out=indptr[1:])
-    for a in (pixel, tap):
+    pixel, tap = pixel[order], tap[order]
+    for a in (indptr, pixel, tap):  # cached per shape: shared by every call
         a.flags.writeable = False
-    return indptr, pixel[order], tap[order]
+    return indptr, pixel, tap
 
 
 @functools.lru_cache(maxsize=32)
