@@ -245,6 +245,28 @@ def test_gather_is_compiled_where_numba_is_installed(monkeypatch):
     assert not gather.available() and gather.compiled() is None
 
 
+def test_gather_compiles_in_memory_where_no_cache_folder_is_writable(monkeypatch):
+    """Numba refuses ``cache=True`` where no cache folder is writable (a read-only install): the loops compile
+    in memory instead, and give the same results."""
+    import numba
+
+    real = numba.njit
+
+    def njit(*args, **kwargs):
+        if kwargs.get("cache"):
+            raise RuntimeError("cannot cache function '_gather_loop': no locator available for file 'gather.py'")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(numba, "njit", njit)
+    monkeypatch.setattr(gather, "_compiled_loop", False)  # compile afresh (restored after the test)
+    assert gather.compiled() is not None
+    rng = np.random.default_rng(6)
+    x, w = rng.standard_normal((2, 3, 4, 5)), rng.standard_normal((3, 2, 3, 3))
+    spec, _ = conv_transpose_spec(x.shape, w.shape, stride=2, padding=1)
+    check("gather compiled in memory vs reference", gather.conv_transpose(x, w, spec),
+          algorithms.conv_transpose(x, w, spec, "reference"))
+
+
 @settings(max_examples=60, deadline=None)
 @given(layer(transposed=True), st.integers(0, 2**16), st.sampled_from(["0", "1"]))
 def test_gather_in_blocks_and_without_numba_equals_reference(case, seed, numba):

@@ -248,7 +248,7 @@ def compiled(loop: str = "gather") -> Callable | None:
                     loops = {"gather": _gather_loop, "im2col": _im2col_loop}
                     try:
                         _compiled_loop = {k: numba.njit(nogil=True, cache=True)(f) for k, f in loops.items()}
-                    except RuntimeError:  # pragma: no cover - no writable cache directory: compile in memory
+                    except RuntimeError:  # no writable cache folder (a read-only install): compile in memory
                         _compiled_loop = {k: numba.njit(nogil=True)(f) for k, f in loops.items()}
     return None if _compiled_loop is None else _compiled_loop[loop]  # type: ignore[index]
 
