@@ -33,6 +33,7 @@ __all__ = [
     "accumulate",
     "axis_phases",
     "batch_tiles",
+    "bounded_tiles",
     "channel_major",
     "clear_workspaces",
     "phase_kernels",
@@ -326,6 +327,20 @@ def flat_padded_tile(x: np.ndarray, groups: int, pads, grid, tail: int, name: st
     flat[..., length:] = 0
     channel_major(x, groups, pads, out=flat[..., :length].reshape(groups, cg, nb, *grid))
     return flat, length
+
+
+def bounded_tiles(n: int, per_image_bytes: int, most: int, io: int, beside: int, threads: int,
+                  multiply_adds: int) -> Tiles:
+    """:func:`batch_tiles` of at most ``most`` bytes each, fewer where the memory bound leaves less room: every
+    thread's tile and ``beside`` bytes (the result, the weight's copies) within :data:`PEAK_SHARE` times ``io``
+    (the bytes of input, weight and result). A tile holds at least one image.
+
+    >>> bounded_tiles(8, 1 << 20, 4 << 20, io=8 << 20, beside=6 << 20, threads=2, multiply_adds=10**9)
+    [(0, 2), (2, 4), (4, 6), (6, 8)]
+    """
+    room = (PEAK_SHARE * io - beside) // max(threads, 1)
+    budget = int(max(min(most, room), per_image_bytes))
+    return batch_tiles(n, per_image_bytes, budget, at_least=threads, multiply_adds=multiply_adds)
 
 
 def accumulate(partial: dict[int, np.ndarray], gm: np.ndarray, cols: np.ndarray, dtype: np.dtype,

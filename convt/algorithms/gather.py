@@ -44,7 +44,7 @@ import numpy as np
 from .. import arithmetic as ar
 from ..spec import ConvSpec
 from . import _threads
-from ._layout import PEAK_SHARE, accumulate, batch_tiles, channel_major, result, tap_major, untapped_result, workspace
+from ._layout import accumulate, bounded_tiles, channel_major, result, tap_major, untapped_result, workspace
 
 __all__ = ["BLOCK", "BLOCK_MIN_OUT", "TILE_BYTES", "available", "compiled", "conv", "conv_and_weight_grad",
            "conv_transpose", "table", "weight_grad", "windows"]
@@ -253,14 +253,6 @@ def compiled(loop: str = "gather") -> Callable | None:
     return None if _compiled_loop is None else _compiled_loop[loop]  # type: ignore[index]
 
 
-def _tiles(spec: ConvSpec, n: int, per_image: int, io: int, beside: int, threads: int):
-    """Batch tiles of at most :data:`TILE_BYTES` of temporaries, fewer where the memory bound leaves less room:
-    every thread's tile and ``beside`` bytes within ``PEAK_SHARE`` times ``io``."""
-    room = (PEAK_SHARE * io - beside) // threads
-    return batch_tiles(n, per_image, int(min(TILE_BYTES, max(room, per_image))), at_least=threads,
-                       multiply_adds=spec.multiply_adds(n))
-
-
 def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """Transposed convolution: a channels-last product per batch tile, then the table's gather.
 
@@ -285,7 +277,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     per_image = pixels * (spec.in_channels * x.dtype.itemsize + groups * ntaps * mg * dtype.itemsize)
     out_bytes = n * spec.out_channels * outs * dtype.itemsize
     io = x.nbytes + w.nbytes + out_bytes
-    tiles = _tiles(spec, n, per_image, io, out_bytes + w.nbytes, threads)  # beside: the result, the weight's copy
+    tiles = bounded_tiles(n, per_image, TILE_BYTES, io, out_bytes + w.nbytes, threads, spec.multiply_adds(n))
     wm = tap_major(w, groups).reshape(groups, cg, ntaps * mg)  # (G, Cg, T*Mg)
     out = result((n, groups, mg, outs), dtype)
 
@@ -365,7 +357,8 @@ def _direct(x: np.ndarray, w: np.ndarray | None, g: np.ndarray | None,
     out_bytes = n * spec.out_channels * outs * dtype.itemsize if w is not None else 0
     weight_bytes = spec.out_channels * cg * ntaps * dtype.itemsize  # the weight's copy, or each thread's gradient
     io = x.nbytes + weight_bytes + n * spec.out_channels * outs * dtype.itemsize
-    tiles = _tiles(spec, n, per_image, io, out_bytes + weight_bytes * (1 + (g is not None) * threads), threads)
+    tiles = bounded_tiles(n, per_image, TILE_BYTES, io, out_bytes + weight_bytes * (1 + (g is not None) * threads),
+                          threads, spec.multiply_adds(n))
     wt = None
     if w is not None:
         wt = workspace("gather.weight", (groups, ntaps, cg, mg), w.dtype)  # rows in the columns' (tap, channel) order

@@ -47,7 +47,7 @@ from ._layout import (
     PEAK_SHARE,
     WEIGHT_SPLIT_BYTES,
     axis_phases,
-    batch_tiles,
+    bounded_tiles,
     result,
     tap_major,
     untapped_result,
@@ -147,8 +147,7 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1, halves: boo
     io = itemsize * (n * (cin * math.prod(spec.input_size) + cout * math.prod(spec.output_size))
                      + cin * (cout // spec.groups) * math.prod(spec.kernel_size))
     out_bytes = itemsize * n * cout * math.prod(spec.output_size)
-    budget = min(TILE_BYTES, max(0, (PEAK_SHARE * io - fixed - out_bytes) // max(threads, 1)))
-    tiles = batch_tiles(n, per_image, max(budget, per_image), at_least=threads, multiply_adds=spec.multiply_adds(n))
+    tiles = bounded_tiles(n, per_image, TILE_BYTES, io, fixed + out_bytes, threads, spec.multiply_adds(n))
     tile_bytes = max(b - a for a, b in tiles) * per_image
     tiles.tile_bytes = tile_bytes  # the largest tile's temporaries, and the call's peak beside its arrays:
     tiles.peak = fixed + out_bytes + (1 if tiles.small else min(threads, len(tiles))) * tile_bytes
