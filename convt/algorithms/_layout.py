@@ -336,6 +336,8 @@ def bounded_tiles(n: int, per_image_bytes: int, most: int, io: int, beside: int,
     (the bytes of input, weight and result). A tile holds at least one image.
 
     >>> bounded_tiles(8, 1 << 20, 4 << 20, io=8 << 20, beside=6 << 20, threads=2, multiply_adds=10**9)
+    [(0, 4), (4, 8)]
+    >>> bounded_tiles(8, 1 << 20, 4 << 20, io=8 << 20, beside=10 << 20, threads=2, multiply_adds=10**9)
     [(0, 2), (2, 4), (4, 6), (6, 8)]
     """
     room = (PEAK_SHARE * io - beside) // max(threads, 1)
