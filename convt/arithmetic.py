@@ -22,6 +22,7 @@ its output size back to its input size.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any, NamedTuple, overload
@@ -1000,6 +1001,86 @@ def tile_transform(r: int, halves: bool = True) -> tuple[tuple[tuple[Fraction, .
     return (tuple(tuple(f(int(i == e + j)) for i in range(r + 1)) for e, j in coords),
             tuple(tuple(f(int(t == j)) for t in range(r)) for _, j in coords),
             tuple(tuple(f(int(e == e2)) for e, _ in coords) for e2 in range(2)))
+
+
+#: the interpolation points of :func:`cook_toom`, in the order they are taken (then infinity): the small
+#: integers first, whose transforms are the best conditioned (Lavin and Gray's F(4, 3))
+COOK_TOOM_POINTS = (Fraction(0), Fraction(1), Fraction(-1), Fraction(2), Fraction(-2), Fraction(1, 2), Fraction(-1, 2))
+
+
+def cook_toom(m: int, r: int, d: int = 1, fractions: bool = True) -> tuple[tuple[tuple[Fraction, ...], ...], ...]:
+    """``m`` outputs of an ``r``-tap correlation, dilation ``d``: ``y = AT (G g * BT a)``, exact.
+
+    ``y[e] = sum_j g[j] * a[e + j*d]`` for ``0 <= e < m`` equals, with the
+    elementwise product over the rows ("coordinates"), ``sum_c AT[e][c] *
+    (G[c] . g) * (BT[c] . a)``. Winograd's minimal filtering F(m, r) (Toom-Cook
+    on ``n = m + r - 1`` points, infinity last: ``AT`` and ``G`` evaluate,
+    ``BT`` is the transposed interpolation, each row scaled to integers)
+    takes ``n`` products where the direct sum takes ``m r``: F(4, 3) 36 for
+    144 in 2-D. It needs ``d == 1``, ``r > 1``, ``m > 1``, at most
+    ``len(COOK_TOOM_POINTS) + 1`` points, and ``fractions`` (``G`` has them:
+    not for integer data); otherwise the direct sum in the same form,
+    coordinate ``(e, j)`` reading ``a[e + j*d]`` and tap ``j``, all entries 0
+    and 1.
+
+    Returns ``(BT, G, AT)`` of shapes ``(n, m + d*(r - 1))``, ``(n, r)``, ``(m, n)``.
+
+    >>> bt, g, at = cook_toom(4, 3)
+    >>> [[int(v) for v in row] for row in at]
+    [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]]
+    >>> a, w = (3, 1, 4, 1, 5, 9), (2, 7, 1)
+    >>> prods = [sum(x * y for x, y in zip(gr, w)) * sum(x * y for x, y in zip(br, a)) for br, gr in zip(bt, g)]
+    >>> [sum(c * v for c, v in zip(row, prods)) for row in at] == [sum(w[j] * a[e + j] for j in range(3))
+    ...                                                             for e in range(4)]
+    True
+    >>> [len(cook_toom(4, 3, fractions=False)[0]), len(cook_toom(2, 3, d=2)[0][0])]   # direct: 8 coordinates, 6 inputs
+    [12, 6]
+    """
+    f = Fraction
+    n = m + r - 1
+    if d != 1 or r == 1 or m == 1 or not fractions or n > len(COOK_TOOM_POINTS) + 1:
+        coords = [(e, j) for e in range(m) for j in range(r)]
+        return (tuple(tuple(f(int(i == e + j * d)) for i in range(m + d * (r - 1))) for e, j in coords),
+                tuple(tuple(f(int(t == j)) for t in range(r)) for _, j in coords),
+                tuple(tuple(f(int(e == e2)) for e, _ in coords) for e2 in range(m)))
+    points = COOK_TOOM_POINTS[:n - 1]
+
+    def evaluate(k: int) -> list[list[Fraction]]:  # a polynomial of k coefficients at each point (infinity last)
+        return [[p ** e for e in range(k)] for p in points] + [[f(int(e == k - 1)) for e in range(k)]]
+
+    vn = evaluate(n)  # invert it (Gauss-Jordan, exact): its inverse interpolates
+    aug = [row + [f(int(i == j)) for j in range(n)] for i, row in enumerate(vn)]
+    for c in range(n):
+        pivot = next(i for i in range(c, n) if aug[i][c] != 0)
+        aug[c], aug[pivot] = aug[pivot], aug[c]
+        aug[c] = [v / aug[c][c] for v in aug[c]]
+        for i in range(n):
+            if i != c and aug[i][c] != 0:
+                aug[i] = [v - aug[i][c] * u for v, u in zip(aug[i], aug[c])]
+    interp = [row[n:] for row in aug]
+    g, bt = evaluate(r), [[interp[j][c] for j in range(n)] for c in range(n)]
+    for c in range(n):  # each row of BT to integers, G's row divided to match
+        scale = math.lcm(*(v.denominator for v in bt[c]))
+        bt[c], g[c] = [v * scale for v in bt[c]], [v / scale for v in g[c]]
+    at = [[evaluate(m)[c][e] for c in range(n)] for e in range(m)]
+    return tuple(map(tuple, bt)), tuple(map(tuple, g)), tuple(map(tuple, at))
+
+
+def winograd_axis(i: int, o: int, k: int, d: int, lo: int, m: int) -> tuple[int, int, int]:
+    """One axis of a stride-1 transposed convolution as ``m``-output correlation tiles: ``(tiles, length, pad)``.
+
+    The transposed convolution (begin crop ``lo``) reads, for output ``q``,
+    ``x[q + lo - t*d]`` with tap ``t``: the correlation of the flipped kernel
+    with ``x`` padded by ``pad = d*(k - 1) - lo`` in front (a crop where
+    negative). ``tiles`` cover the ``o`` outputs, ``m`` each, and read
+    ``length = m*(tiles - 1) + m + d*(k - 1)`` padded inputs (zeros past
+    ``x``).
+
+    >>> winograd_axis(32, 32, 3, 1, 1, 4)   # 3 x 3 "same": 8 tiles of 4 read 34 inputs, one zero in front
+    (8, 34, 1)
+    """
+    tiles = -(-o // m)
+    return tiles, m * tiles + d * (k - 1), d * (k - 1) - lo
 
 
 def pad_crop_window(n: int, lo: int, hi: int) -> tuple[int, int, int]:

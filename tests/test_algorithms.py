@@ -21,11 +21,23 @@ from oracle import check
 import convt
 from convt import algorithms
 from convt import arithmetic as ar
-from convt.algorithms import _layout, _threads, fast, gather, gemm, gemm_flat, im2col, phase_shift, subpixel, winograd
+from convt.algorithms import (
+    _layout,
+    _threads,
+    fast,
+    gather,
+    gemm,
+    gemm_flat,
+    im2col,
+    phase_shift,
+    subpixel,
+    winograd,
+    winograd4,
+)
 from convt.errors import ConvError
 from convt.spec import conv_spec, conv_transpose_spec
 
-TRANSPOSED = ("gather", "gemm", "gemm_flat", "subpixel", "phase_shift", "winograd", "fast")
+TRANSPOSED = ("gather", "gemm", "gemm_flat", "subpixel", "phase_shift", "winograd", "winograd4", "fast")
 DIRECT = ("gather", "im2col", "fast")
 
 
@@ -160,6 +172,7 @@ def test_every_direct_algorithm_equals_reference(case, seed):
         check(f"algorithms conv {name} vs reference", algorithms.conv(x, w, spec, name), ref)
     if all(s == 1 for s in spec.stride):
         check("algorithms conv phase_shift vs reference", fast.conv_by_phase_shift(x, w, spec), ref)
+        check("algorithms conv winograd4 vs reference", fast.conv_by_transpose(x, w, spec, "winograd4"), ref)
 
 
 @pytest.mark.parametrize("shape, kw, want", [
@@ -258,7 +271,7 @@ def test_gather_compiles_in_memory_where_no_cache_folder_is_writable(monkeypatch
         return real(*args, **kwargs)
 
     monkeypatch.setattr(numba, "njit", njit)
-    monkeypatch.setattr(gather, "_compiled_loop", False)  # compile afresh (restored after the test)
+    monkeypatch.setattr(gather._loops, "done", False)  # compile afresh (restored after the test)
     assert gather.compiled() is not None
     rng = np.random.default_rng(6)
     x, w = rng.standard_normal((2, 3, 4, 5)), rng.standard_normal((3, 2, 3, 3))
@@ -304,6 +317,91 @@ def test_gather_direct_with_and_without_numba_equals_reference(case, seed, numba
     check(f"gather conv complex (CONVT_NUMBA={numba}) vs reference", got_complex,
           algorithms.conv(xc, wc, spec, "reference"))
     np.testing.assert_array_equal(got_int, algorithms.conv(xi, wi, spec, "reference"))
+
+
+@st.composite
+def stride1_layer(draw):
+    """Stride-1 layers (winograd4's own domain; others go to winograd): kernels 1-7, so F(4, r) for r <= 5 and
+    fewer outputs per tile beyond, dilation (the exact form), crops and paddings."""
+    nd = draw(st.integers(1, 3))
+    k = tuple(draw(st.integers(1, 7 if nd == 1 else 4)) for _ in range(nd))
+    d = tuple(draw(st.sampled_from([1, 1, 2, 3])) for _ in range(nd))
+    size = tuple(draw(st.integers(1, 11 if nd < 3 else 5)) for _ in range(nd))
+    pads = tuple(draw(st.tuples(st.integers(-3, 5), st.integers(-3, 5))) for _ in range(nd))
+    return (draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 4)), draw(st.integers(1, 4)), k,
+            size, dict(stride=(1,) * nd, padding=pads, dilation=d, groups=1, output_padding=(0,) * nd))
+
+
+@settings(max_examples=120, deadline=None)
+@given(stride1_layer(), st.integers(0, 2**16), st.sampled_from(["0", "1"]))
+@example((2, 2, 3, 2, (3, 3), (9, 7), dict(stride=(1, 1), padding=((1, 1), (1, 1)), dilation=(1, 1), groups=2,
+                                             output_padding=(0, 0))), 0, "1")
+def test_winograd4_with_and_without_numba_equals_reference(case, seed, numba):
+    """F(4, r) on stride-1 layers, compiled and by the NumPy twins: float64 to 1e-12, complex, integers exactly
+    (their exact form), float32 within 3e-5 of the largest output (the transforms' rounding, docs/perf-notes.md
+    item 90); and the direct convolution through it."""
+    batch, g, cg, mg, k, size, kw = case
+    case = (batch, g, cg, mg, k, size, {**kw, "groups": g})
+    rng, x, w, spec = _draw(case, seed, transposed=True)
+    if spec is None:
+        return
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CONVT_NUMBA", numba)
+        got = algorithms.conv_transpose(x, w, spec, "winograd4")
+        xc, wc = x + 1j * rng.standard_normal(x.shape), w - 2j * rng.standard_normal(w.shape)
+        got_complex = algorithms.conv_transpose(xc, wc, spec, "winograd4")
+        xi, wi = np.round(x * 8).astype(np.int64), np.round(w * 8).astype(np.int64)
+        got_int = algorithms.conv_transpose(xi, wi, spec, "winograd4")
+        got32 = algorithms.conv_transpose(x.astype(np.float32), w.astype(np.float32), spec, "winograd4")
+    ref = algorithms.conv_transpose(x, w, spec, "reference")
+    check(f"winograd4 stride 1 (CONVT_NUMBA={numba}) vs reference", got, ref)
+    check(f"winograd4 stride 1 complex (CONVT_NUMBA={numba}) vs reference", got_complex,
+          algorithms.conv_transpose(xc, wc, spec, "reference"))
+    np.testing.assert_array_equal(got_int, algorithms.conv_transpose(xi, wi, spec, "reference"))
+    check(f"winograd4 stride 1 float32 (CONVT_NUMBA={numba}) vs float64 reference", got32, ref, tol=3e-5)
+    dspec = _spec_or_none(conv_spec, x.shape, (spec.out_channels, spec.in_channels // g, *k), padding=kw["padding"],
+                          dilation=kw["dilation"], groups=g)
+    if dspec is not None:
+        wd = rng.standard_normal((spec.out_channels, spec.in_channels // g, *k))
+        check("conv by winograd4 vs reference", fast.conv_by_transpose(x, wd, dspec, "winograd4"),
+              algorithms.conv(x, wd, dspec, "reference"))
+
+
+def test_winograd4_float32_error_on_a_3x3_layer():
+    """F(4, 3) rounds more than a direct sum in float32 (entries up to 8 and 1/24), within 1e-5 of the largest
+    output on the stride1 layer; float64 stays within 1e-13."""
+    rng = np.random.default_rng(7)
+    x, w = rng.standard_normal((2, 64, 32, 32)), rng.standard_normal((64, 64, 3, 3))
+    spec, _ = conv_transpose_spec(x.shape, w.shape, padding=1)
+    ref = algorithms.conv_transpose(x, w, spec, "reference")
+    y32 = winograd4.conv_transpose(x.astype(np.float32), w.astype(np.float32), spec)
+    direct32 = phase_shift.conv_transpose(x.astype(np.float32), w.astype(np.float32), spec)
+    err, direct = check("winograd4 F(4, 3) float32", y32, ref), check("phase_shift float32", direct32, ref)
+    assert err < 1e-5 and err > direct  # more rounding than the direct sum, within the bound
+    check("winograd4 F(4, 3) float64", winograd4.conv_transpose(x, w, spec), ref, tol=1e-13)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("transposed", [True, False])
+def test_planner_takes_winograd4_within_the_memory_bound(threads, transposed, monkeypatch):
+    """stride1's 3 x 3 layer, transposed and direct, goes to winograd4 at a peak within 2x the arrays; without
+    Numba, or for integer data, the planner keeps to phase_shift."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((16, 64, 32, 32), dtype=np.float32)
+    w = rng.standard_normal((64, 64, 3, 3), dtype=np.float32) / 8
+    make = conv_transpose_spec if transposed else conv_spec
+    spec, _ = make(x.shape, w.shape, padding=1)
+    choose = fast.choose_transpose(spec, 16, 4, threads, True) if transposed else fast.choose_conv(spec, 16, True)
+    assert choose == "winograd4"
+    call = (lambda: convt.conv_transpose(x, w, padding=1)) if transposed else (lambda: convt.conv(x, w, padding=1))
+    y = _within_the_memory_bound(call, threads, x.nbytes + w.nbytes)
+    ref = algorithms.conv_transpose if transposed else algorithms.conv
+    check("planner winograd4 float32 vs float64 reference", y[:2],
+          ref(x[:2].astype(np.float64), w.astype(np.float64), make(x[:2].shape, w.shape, padding=1)[0], "reference"))
+    monkeypatch.setenv("CONVT_NUMBA", "0")
+    assert fast.choose_transpose(spec, 16, 4, threads, False) != "winograd4"
+    assert fast.choose_transpose(spec, 16, 4, threads, True, fractions=False) != "winograd4"
+    assert fast.choose_conv(spec if not transposed else conv_spec(x.shape, w.shape, padding=1)[0], 16) != "winograd4"
 
 
 @pytest.mark.parametrize("threads", [1, 2])

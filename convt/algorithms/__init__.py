@@ -19,6 +19,8 @@ pick the algorithm.
   (a loop compiled by Numba when installed: small images, 16+ output channels); for the direct
   convolution, an im2col from a table by the same means, then one product.
 - ``winograd``: the phases again, two outputs per axis at a time by Winograd's F(2, r): fewer products.
+- ``winograd4``: stride-1 layers by Winograd's F(4, r), four outputs per axis at a time, the transforms
+  compiled by Numba when installed (others run ``winograd``).
 - ``im2col``: im2col + one product per batch tile (direct).
 
 :func:`set_num_threads` sets how many threads the memory-bound stages use.
@@ -31,7 +33,19 @@ from types import ModuleType
 import numpy as np
 
 from ..spec import ConvSpec
-from . import fast, gather, gemm, gemm_flat, im2col, phase_shift, reference, subpixel, winograd, zero_insertion
+from . import (
+    fast,
+    gather,
+    gemm,
+    gemm_flat,
+    im2col,
+    phase_shift,
+    reference,
+    subpixel,
+    winograd,
+    winograd4,
+    zero_insertion,
+)
 from ._common import fold_by_mode, pad_by_mode
 from ._threads import blas_threads, num_threads, set_num_threads
 
@@ -45,7 +59,7 @@ __all__ = [
 CONV_ALGORITHMS: dict[str, ModuleType] = {"fast": fast, "gather": gather, "im2col": im2col, "reference": reference}
 TRANSPOSE_ALGORITHMS: dict[str, ModuleType] = {
     "fast": fast, "gather": gather, "gemm": gemm, "gemm_flat": gemm_flat, "subpixel": subpixel, "phase_shift": phase_shift,
-    "reference": reference, "winograd": winograd, "zero_insertion": zero_insertion,
+    "reference": reference, "winograd": winograd, "winograd4": winograd4, "zero_insertion": zero_insertion,
 }
 
 

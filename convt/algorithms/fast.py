@@ -14,7 +14,13 @@ products wasted on the padded grid. In order:
    transformed weight, the result and every thread's tile of at least
    :data:`convt.algorithms.winograd.MIN_TILE_BYTES` fit the memory bound
    (:func:`convt.algorithms.winograd.fits`; docs/perf-notes.md item 82).
-3. ``gather`` when its loop can be compiled (Numba installed: :func:`convt.algorithms.gather.available`),
+   Else ``winograd4`` when its transforms can be compiled (Numba installed), the layer is
+   2-D with stride 1, dilation 1 and a 3 x 3 kernel (F(4, 3): 36 products per 16 outputs for 144),
+   ``W4_MIN_CHANNELS`` to ``W4_MAX_CHANNELS`` channels per group on both sides, a batch of at least
+   ``W4_MIN_BATCH`` images and ``W4_MIN_TILES`` tiles in all (its products have a row per tile), and its
+   tiles and transformed weight fit the memory bound (:func:`convt.algorithms.winograd4.fits`;
+   docs/perf-notes.md item 90).
+3. ``gather`` when its loop can be compiled (Numba installed: :func:`convt.algorithms._compiled.available`),
    the kernel is larger than the stride, and either a phase row is shorter
    than ``SHORT_ROW`` with ``GATHER_MIN_OUT`` to ``GATHER_SMALL_MAX_OUT``
    output channels per group (small images: NumPy's col2im is many short
@@ -47,7 +53,7 @@ products wasted on the padded grid. In order:
 
 Direct convolution: with stride 1, the transposed convolution of the flipped
 kernel (crop :func:`convt.arithmetic.stride1_transpose_crop`) whenever rule
-6 sends that to ``phase_shift``; else ``gather`` where its loop can be
+2 sends that to ``winograd4`` or rule 6 to ``phase_shift``; else ``gather`` where its loop can be
 compiled, the output rows are shorter than ``SHORT_ROW``, there are at
 least ``GATHER_MIN_IN`` input channels per group and the weight has at most
 ``GATHER_CONV_MAX_WEIGHT`` values (it is copied to the columns' order on
@@ -64,10 +70,34 @@ import numpy as np
 
 from .. import arithmetic as ar
 from ..spec import ConvSpec
-from . import _threads, gather, gemm, gemm_flat, im2col, phase_shift, subpixel, winograd
+from . import _compiled, _threads, gather, gemm, gemm_flat, im2col, phase_shift, subpixel, winograd, winograd4
 
 __all__ = [
-    "FLAT_MIN_PIXELS", "GATHER_CONV_MAX_WEIGHT", "GATHER_MAX_OUT", "GATHER_MAX_PIXELS", "GATHER_MIN_BATCH", "GATHER_MIN_IN", "GATHER_MIN_OUT", "GATHER_SMALL_MAX_OUT", "MAX_FLAT_WASTE", "MAX_SUBPIXEL_WASTE", "MAX_WASTE", "PS_MAX_WEIGHT", "SHORT_ROW", "WINOGRAD_MIN_IN", "WINOGRAD_MIN_OUT", "WINOGRAD_SAVING", "choose_conv", "choose_transpose", "conv", "conv_by_phase_shift",
+    "FLAT_MIN_PIXELS",
+    "GATHER_CONV_MAX_WEIGHT",
+    "GATHER_MAX_OUT",
+    "GATHER_MAX_PIXELS",
+    "GATHER_MIN_BATCH",
+    "GATHER_MIN_IN",
+    "GATHER_MIN_OUT",
+    "GATHER_SMALL_MAX_OUT",
+    "MAX_FLAT_WASTE",
+    "MAX_SUBPIXEL_WASTE",
+    "MAX_WASTE",
+    "PS_MAX_WEIGHT",
+    "SHORT_ROW",
+    "W4_MAX_CHANNELS",
+    "W4_MIN_BATCH",
+    "W4_MIN_CHANNELS",
+    "W4_MIN_TILES",
+    "WINOGRAD_MIN_IN",
+    "WINOGRAD_MIN_OUT",
+    "WINOGRAD_SAVING",
+    "choose_conv",
+    "choose_transpose",
+    "conv",
+    "conv_by_phase_shift",
+    "conv_by_transpose",
     "conv_transpose",
     "stride1_transpose_spec",
 ]
@@ -78,6 +108,15 @@ WINOGRAD_SAVING = 1.3
 #: saving: docs/perf-notes.md item 82)
 WINOGRAD_MIN_IN = 128
 WINOGRAD_MIN_OUT = 128
+#: winograd4 (rule 2) for this many channels per group on both sides (fewer: the transforms cost more than the
+#: products save; more: the transformed weight, 4x the weight, streams through every tile) ...
+W4_MIN_CHANNELS = 32
+W4_MAX_CHANNELS = 128
+#: ... on a batch of at least this many images (a single one is a single tile, on one thread) ...
+W4_MIN_BATCH = 2
+#: ... with at least this many 4 x 4 output tiles in all (its products have one row per tile; docs/perf-notes.md
+#: item 90)
+W4_MIN_TILES = 256
 #: the compiled gather (rule 3) for output channels per group in this range: fewer leave its vectors part-empty,
 #: more make the weight's tap-major copy and the products, not the col2im, the cost (docs/perf-notes.md item 84) ...
 GATHER_MIN_OUT = 16
@@ -107,11 +146,13 @@ FLAT_MIN_PIXELS = 4096
 
 
 @functools.lru_cache(maxsize=1024)
-def choose_transpose(spec: ConvSpec, n: int, itemsize: int = 4, threads: int = 1, compiled: bool = False) -> str:
+def choose_transpose(spec: ConvSpec, n: int, itemsize: int = 4, threads: int = 1, compiled: bool = False,
+                     fractions: bool = True) -> str:
     """The algorithm the planner runs for a transposed spec on a batch of ``n``.
 
-    ``threads``: for the tiles; ``compiled``: whether :mod:`convt.algorithms.gather`'s
-    loop is compiled (rule 3).
+    ``threads``: for the tiles; ``compiled``: whether Numba's loops can be compiled
+    (:func:`convt.algorithms._compiled.available`: rules 2 and 3); ``fractions``: floating-point data
+    (integers: no ``winograd4``, whose exact form for them saves nothing).
 
     >>> from convt.spec import conv_transpose_spec
     >>> choose_transpose(conv_transpose_spec((8, 64, 32, 32), (64, 32, 2, 2), stride=2)[0], 8)
@@ -129,9 +170,14 @@ def choose_transpose(spec: ConvSpec, n: int, itemsize: int = 4, threads: int = 1
     >>> ae1 = conv_transpose_spec((64, 32, 7, 7), (32, 16, 3, 3), stride=2, padding=1, output_padding=1)[0]
     >>> choose_transpose(ae1, 64), choose_transpose(ae1, 256), choose_transpose(ae1, 64, compiled=True)
     ('phase_shift', 'gemm_flat', 'gather')
+    >>> same = conv_transpose_spec((16, 64, 32, 32), (64, 64, 3, 3), padding=1)[0]
+    >>> choose_transpose(same, 16, compiled=True), choose_transpose(same, 16, compiled=True, fractions=False)
+    ('winograd4', 'phase_shift')
     """
     if _winograd_pays(spec, n, itemsize, threads):  # one tap per phase saves nothing: rule 1 stays first
         return "winograd"
+    if compiled and fractions and _winograd4_pays(spec, n, itemsize, threads):
+        return "winograd4"
     if compiled and _gather_pays(spec, n):
         return "gather"
     return _every_product(spec, n)
@@ -163,6 +209,16 @@ def _winograd_pays(spec: ConvSpec, n: int, itemsize: int, threads: int) -> bool:
             and winograd.saving(spec) >= WINOGRAD_SAVING and winograd.fits(spec, n, itemsize, threads))
 
 
+def _winograd4_pays(spec: ConvSpec, n: int, itemsize: int, threads: int) -> bool:
+    """Rule 2's F(4, 3): stride-1 3 x 3 layers in 2-D, a few dozen to a hundred channels, enough tiles, in bounds."""
+    cg, mg = spec.in_channels // spec.groups, spec.out_channels // spec.groups
+    if spec.nd != 2 or any(k != 3 or s != 1 or d != 1 for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation)):
+        return False
+    tiles = n * math.prod(-(-o // winograd4.OUTPUTS) for o in spec.output_size)
+    return (W4_MIN_CHANNELS <= min(cg, mg) and max(cg, mg) <= W4_MAX_CHANNELS and n >= W4_MIN_BATCH
+            and tiles >= W4_MIN_TILES and winograd4.fits(spec, n, itemsize, threads))
+
+
 def _gather_pays(spec: ConvSpec, n: int) -> bool:
     """Rule 3: small images with a vector's worth of output channels, or gemm's layers with a few dozen."""
     mg = spec.out_channels // spec.groups
@@ -181,13 +237,15 @@ def _phase_shift_fits(spec: ConvSpec) -> bool:
 
 
 _TRANSPOSE = {"gather": gather.conv_transpose, "gemm": gemm.conv_transpose, "gemm_flat": gemm_flat.conv_transpose, "subpixel": subpixel.conv_transpose,
-              "phase_shift": phase_shift.conv_transpose, "winograd": winograd.conv_transpose}
+              "phase_shift": phase_shift.conv_transpose, "winograd": winograd.conv_transpose,
+              "winograd4": winograd4.conv_transpose}
 
 
 def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """Transposed convolution by the algorithm :func:`choose_transpose` picks."""
-    compiled = gather.available()
-    return _TRANSPOSE[choose_transpose(spec, x.shape[0], x.dtype.itemsize, _threads.num_threads(), compiled)](x, w, spec)
+    fractions = np.result_type(x, w).kind in "fc"
+    choice = choose_transpose(spec, x.shape[0], x.dtype.itemsize, _threads.num_threads(), _compiled.available(), fractions)
+    return _TRANSPOSE[choice](x, w, spec)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -207,14 +265,16 @@ def stride1_transpose_spec(spec: ConvSpec) -> ConvSpec:
 
 
 @functools.lru_cache(maxsize=1024)
-def choose_conv(spec: ConvSpec, n: int, compiled: bool = False) -> str:
-    """The algorithm the planner runs for a direct spec: "phase_shift", "gather" or "im2col".
+def choose_conv(spec: ConvSpec, n: int, compiled: bool = False, itemsize: int = 4, fractions: bool = True) -> str:
+    """The algorithm the planner runs for a direct spec: "winograd4", "phase_shift", "gather" or "im2col".
 
-    ``compiled``: whether :mod:`convt.algorithms.gather`'s loops can be compiled.
+    ``compiled``: whether Numba's loops can be compiled (:func:`convt.algorithms._compiled.available`);
+    ``itemsize`` and ``fractions`` as for :func:`choose_transpose`.
 
     >>> from convt.spec import conv_spec
-    >>> choose_conv(conv_spec((16, 64, 32, 32), (64, 64, 3, 3), padding=1)[0], 16)
-    'phase_shift'
+    >>> same = conv_spec((16, 64, 32, 32), (64, 64, 3, 3), padding=1)[0]
+    >>> choose_conv(same, 16), choose_conv(same, 16, compiled=True)
+    ('phase_shift', 'winograd4')
     >>> choose_conv(conv_spec((16, 64, 32, 32), (64, 64, 3, 3), stride=2, padding=1)[0], 16)
     'im2col'
     >>> ae1 = conv_spec((64, 16, 14, 14), (32, 16, 3, 3), stride=2, padding=1)[0]
@@ -222,7 +282,9 @@ def choose_conv(spec: ConvSpec, n: int, compiled: bool = False) -> str:
     ('im2col', 'gather')
     """
     if all(s == 1 for s in spec.stride):
-        tspec = stride1_transpose_spec(spec)  # rule 6 only: the small-batch route of rule 7 is measured on transposed layers
+        tspec = stride1_transpose_spec(spec)  # rules 2 and 6 only: rule 7's small batches are measured on transposed layers
+        if compiled and fractions and _winograd4_pays(tspec, n, itemsize, _threads.num_threads()):
+            return "winograd4"
         if _every_product(tspec, n) == "phase_shift" and _phase_shift_fits(tspec):
             return "phase_shift"
     weight = spec.out_channels * (spec.in_channels // spec.groups) * math.prod(spec.kernel_size)
@@ -232,18 +294,23 @@ def choose_conv(spec: ConvSpec, n: int, compiled: bool = False) -> str:
     return "im2col"
 
 
-def conv_by_phase_shift(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
-    """A stride-1 direct convolution as ``phase_shift`` on the flipped, regrouped kernel."""
+def conv_by_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, algorithm: str = "phase_shift") -> np.ndarray:
+    """A stride-1 direct convolution as a transposed one (``algorithm``) of the flipped, regrouped kernel."""
     g, nd = spec.groups, spec.nd
     mg, cg = spec.out_channels // g, spec.in_channels // g
     flip = (Ellipsis, *(slice(None, None, -1),) * nd)
     wt = w.reshape(g, mg, cg, *spec.kernel_size).swapaxes(1, 2)[flip].reshape(g * cg, mg, *spec.kernel_size)
-    return phase_shift.conv_transpose(x, wt, stride1_transpose_spec(spec))
+    return _TRANSPOSE[algorithm](x, wt, stride1_transpose_spec(spec))
+
+
+def conv_by_phase_shift(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    """A stride-1 direct convolution as ``phase_shift`` on the flipped, regrouped kernel."""
+    return conv_by_transpose(x, w, spec, "phase_shift")
 
 
 def conv(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """Direct convolution by the algorithm :func:`choose_conv` picks."""
-    choice = choose_conv(spec, x.shape[0], gather.available())
-    if choice == "phase_shift":
-        return conv_by_phase_shift(x, w, spec)
+    choice = choose_conv(spec, x.shape[0], _compiled.available(), x.dtype.itemsize, np.result_type(x, w).kind in "fc")
+    if choice in ("phase_shift", "winograd4"):
+        return conv_by_transpose(x, w, spec, choice)
     return (gather.conv if choice == "gather" else im2col.conv)(x, w, spec)

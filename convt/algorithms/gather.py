@@ -33,17 +33,14 @@ the weight gradient reads the same columns (:func:`conv_and_weight_grad`,
 from __future__ import annotations
 
 import functools
-import importlib.util
 import math
-import os
-import threading
 from collections.abc import Callable
 
 import numpy as np
 
 from .. import arithmetic as ar
 from ..spec import ConvSpec
-from . import _threads
+from . import _compiled, _threads
 from ._layout import accumulate, bounded_tiles, channel_major, result, tap_major, untapped_result, workspace
 
 __all__ = ["BLOCK", "BLOCK_MIN_OUT", "TILE_BYTES", "available", "compiled", "conv", "conv_and_weight_grad",
@@ -56,8 +53,7 @@ TILE_BYTES = 4 << 20
 #: item 84: 5x faster on dcgan-3's 64 channels, 1.4x slower on ae-1's 16)
 BLOCK = 32
 BLOCK_MIN_OUT = 32
-#: the dtypes the compiled loop runs (the working dtypes of convt's public functions)
-_COMPILED_DTYPES = frozenset(np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128, np.int64))
+_COMPILED_DTYPES = _compiled.DTYPES
 
 
 @functools.lru_cache(maxsize=32)
@@ -213,44 +209,14 @@ def _im2col_numpy(xcl: np.ndarray, table: np.ndarray, cols: np.ndarray) -> None:
     np.copyto(cols, padded[:, np.where(table < 0, pixels, table)].transpose(3, 0, 1, 2, 4))
 
 
-_compile_lock = threading.Lock()
-_compiled_loop: dict[str, Callable] | bool | None = False  # False: not tried yet; None: Numba missing
-
-
-@functools.lru_cache(maxsize=1)
-def _numba_installed() -> bool:
-    return importlib.util.find_spec("numba") is not None
-
-
-def available() -> bool:
-    """Whether the loop can be compiled: Numba installed and ``CONVT_NUMBA`` not ``0``. Imports nothing.
-
-    The planner asks this on every call; Numba itself (half a second to
-    import) is loaded only when this algorithm first runs.
-    """
-    return os.environ.get("CONVT_NUMBA", "").strip() != "0" and _numba_installed()
+_loops = _compiled.Loops(gather=_gather_loop, im2col=_im2col_loop)
+available = _compiled.available
 
 
 def compiled(loop: str = "gather") -> Callable | None:
     """The Numba-compiled :func:`_gather_loop` (``"im2col"``: :func:`_im2col_loop`), or None where not
     :func:`available`."""
-    global _compiled_loop
-    if not available():
-        return None
-    if _compiled_loop is False:
-        with _compile_lock:
-            if _compiled_loop is False:
-                try:
-                    import numba
-                except ImportError:  # pragma: no cover - found but broken
-                    _compiled_loop = None
-                else:
-                    loops = {"gather": _gather_loop, "im2col": _im2col_loop}
-                    try:
-                        _compiled_loop = {k: numba.njit(nogil=True, cache=True)(f) for k, f in loops.items()}
-                    except RuntimeError:  # no writable cache folder (a read-only install): compile in memory
-                        _compiled_loop = {k: numba.njit(nogil=True)(f) for k, f in loops.items()}
-    return None if _compiled_loop is None else _compiled_loop[loop]  # type: ignore[index]
+    return _loops.get(loop)
 
 
 def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:

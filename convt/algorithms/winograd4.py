@@ -1,0 +1,330 @@
+"""Stride-1 transposed convolution by Winograd's F(4, r) tiles, the transforms compiled with Numba.
+
+A stride-1 transposed convolution is the correlation of the flipped kernel
+with the input, padded in front by ``d*(k - 1) - begin``
+(:func:`convt.arithmetic.winograd_axis`). Per axis, every 4 outputs of an
+``r``-tap correlation come from ``n = r + 3`` products instead of ``4 r``
+(:func:`convt.arithmetic.cook_toom`): a 3 x 3 kernel multiplies 36 times
+per 4 x 4 outputs where the direct sum multiplies 144. Axes with dilation,
+a long kernel (``r > 4``) or integer data take the direct sum in the same
+form, so every stride-1 layer is exact; a layer with a stride of 2 or more
+runs :mod:`convt.algorithms.winograd` (F(2, r) on the output phases).
+
+Per batch tile, channels-last, with two scratch buffers used in turn:
+
+1. The input, copied channels-last into its zero-padded tile grid
+   (:func:`_to_channels_last_loop`), is transformed axis by axis
+   (:func:`_forward_loop`): each pass turns an axis of padded positions into
+   (coordinate, tile), the coordinate in front. After the last pass each
+   coordinate combination is one matrix ``(tiles, C_in)``.
+2. One product per coordinate and group: that matrix by the transformed
+   weight ``(Cg, Mg)`` (``G g G^T`` on every kernel axis, once per call).
+3. The output transform, axis by axis from the last (:func:`_backward_loop`),
+   turns each (coordinate, tile) back into 4 positions; the channels-last
+   tile is then written, cropped and transposed, into the result.
+
+The passes are plain loops over the innermost (channel) axis, compiled by
+Numba (``nogil``: the tiles run side by side on convt's threads) when the
+optional ``numba`` package is installed; NumPy twins run them otherwise
+(exact, slower; the planner then never picks this algorithm). The price is
+the transformed weight, ``(n/r)**d`` times the weight (4x for 3 x 3), and
+float32 rounding: the transforms' entries (up to 8 and 1/24) make the
+float32 error about 30x that of a direct sum (relative 1e-5 of the
+largest output, docs/perf-notes.md item 90); float64 stays within 1e-12.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from .. import arithmetic as ar
+from ..spec import ConvSpec
+from . import _compiled, _threads, winograd
+from ._layout import bounded_tiles, result, untapped_result, workspace
+
+__all__ = ["MIN_TILE_BYTES", "OUTPUTS", "TILE_BYTES", "conv_transpose", "fits", "prepare"]
+
+#: outputs per tile and axis (F(4, r); smaller where the kernel is long: :func:`_outputs`)
+OUTPUTS = 4
+#: the temporaries of one batch tile (the two scratch buffers), at most
+TILE_BYTES = 2 << 20
+#: the planner takes this algorithm only where the memory bound leaves each tile this much (shorter products
+#: lose the saving to BLAS's overhead)
+MIN_TILE_BYTES = 1 << 20
+#: a pass over at least this many values, in a tile that runs alone, is split across threads
+SPLIT_VALUES = 1 << 18
+
+
+def _forward_loop(src, dst, bt, step, o0, o1):  # pragma: no cover - run compiled (coverage cannot see it)
+    """``dst[c, o, t, :] = sum_j bt[c, j] * src[o, step*t + j, :]`` for ``o0 <= o < o1``.
+
+    ``src`` ``(O, L, I)``, ``dst`` ``(n, O, T, I)``: one axis of positions
+    becomes (coordinate, tile), the coordinate in front.
+    """
+    n, _, tiles, inner = dst.shape
+    width = bt.shape[1]
+    for o in range(o0, o1):
+        for t in range(tiles):
+            for c in range(n):
+                d = dst[c, o, t]
+                first = True
+                for j in range(width):
+                    b = bt[c, j]
+                    if b == 0:
+                        continue
+                    s = src[o, step * t + j]
+                    if first:
+                        for i in range(inner):
+                            d[i] = b * s[i]
+                        first = False
+                    else:
+                        for i in range(inner):
+                            d[i] += b * s[i]
+                if first:
+                    d[:] = 0
+
+
+def _backward_loop(src, dst, at, o0, o1):  # pragma: no cover - run compiled (coverage cannot see it)
+    """``dst[o, m*t + e, :] = sum_c at[e, c] * src[c, o, t, :]`` for ``o0 <= o < o1``.
+
+    ``src`` ``(n, O, T, I)``, ``dst`` ``(O, m*T, I)``: the coordinate in
+    front becomes ``m`` positions of each tile.
+    """
+    n, _, tiles, inner = src.shape
+    m = at.shape[0]
+    for o in range(o0, o1):
+        for t in range(tiles):
+            for e in range(m):
+                d = dst[o, m * t + e]
+                first = True
+                for c in range(n):
+                    a = at[e, c]
+                    if a == 0:
+                        continue
+                    s = src[c, o, t]
+                    if first:
+                        for i in range(inner):
+                            d[i] = a * s[i]
+                        first = False
+                    else:
+                        for i in range(inner):
+                            d[i] += a * s[i]
+                if first:
+                    d[:] = 0
+
+
+def _to_channels_last_loop(x, rows, start, stop, at, xp):  # pragma: no cover - run compiled
+    """``xp[n, rows[r], at + j - start, :] = x[n, :, r, j]`` for ``start <= j < stop`` and ``rows[r] >= 0``.
+
+    ``x`` ``(nb, C, R, W)`` (the input's rows), ``xp`` ``(nb, RP, WP, C)``
+    (the padded grid's rows). The reads run through each channel's plane in
+    order (a stream the prefetcher follows); the writes land a channel's
+    width apart within the image's padded grid, which stays in the cache.
+    """
+    nb, channels, count, _ = x.shape
+    for n in range(nb):
+        for c in range(channels):
+            for r in range(count):
+                p = rows[r]
+                if p < 0:
+                    continue
+                src = x[n, c, r]
+                dst = xp[n, p]
+                for j in range(start, stop):
+                    dst[at + j - start, c] = src[j]
+
+
+def _forward_numpy(src, dst, bt, step, o0, o1):
+    """:func:`_forward_loop` in NumPy: one strided slice per nonzero entry."""
+    tiles = dst.shape[2]
+    for c, row in enumerate(bt):
+        d = dst[c, o0:o1]
+        d.fill(0)
+        for j, b in enumerate(row):
+            if b:
+                d += b * src[o0:o1, j:j + step * (tiles - 1) + 1:step]
+
+
+def _backward_numpy(src, dst, at, o0, o1):
+    """:func:`_backward_loop` in NumPy."""
+    m = at.shape[0]
+    view = dst[o0:o1].reshape(o1 - o0, -1, m, dst.shape[2])
+    for e, row in enumerate(at):
+        d = view[:, :, e]
+        d.fill(0)
+        for c, a in enumerate(row):
+            if a:
+                d += a * src[c, o0:o1]
+
+
+def _to_channels_last_numpy(x, rows, start, stop, at, xp):
+    """:func:`_to_channels_last_loop` in NumPy."""
+    keep = rows >= 0
+    xp[:, rows[keep], at:at + stop - start] = x[:, :, keep, start:stop].transpose(0, 2, 3, 1)
+
+
+_loops = _compiled.Loops(forward=_forward_loop, backward=_backward_loop, to_channels_last=_to_channels_last_loop)
+_TWINS = {"forward": _forward_numpy, "backward": _backward_numpy, "to_channels_last": _to_channels_last_numpy}
+
+
+def _outputs(k: int) -> int:
+    """Outputs per tile on an axis of ``k`` taps: F(4, k) up to 7 points, then fewer outputs (F(1, k): direct)."""
+    return max(1, min(OUTPUTS, len(ar.COOK_TOOM_POINTS) + 2 - k))
+
+
+@functools.lru_cache(maxsize=256)
+def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1, fractions: bool = True):
+    """Per shape: each axis's transforms and tiling, the copy's rows, the scratch sizes and the batch tiles.
+
+    Returns ``(axes, rows, blank, window, sizes, tiles)``. ``axes``: per axis
+    ``(bt, at, m, tiles, length, g)`` (``bt`` ``(n, m + d*(k - 1))`` and
+    ``at`` ``(m, n)`` as float64 arrays; ``g``, exact, applied to the
+    weight by :func:`_weight`). ``rows``: for each row of the input (every axis but
+    the last), its row in the padded grid, or -1 where cropped away;
+    ``blank``: the padded grid's rows that no input row fills; ``window``: the last axis's ``(start, stop, at)``
+    (:func:`convt.arithmetic.pad_crop_window`). ``sizes``: the two scratch
+    buffers' values per image.
+    """
+    axes, pads = [], []
+    for i, k, d, (lo, _), o in zip(spec.input_size, spec.kernel_size, spec.dilation, spec.pads, spec.output_size):
+        m = _outputs(k)
+        bt, g, at = ar.cook_toom(m, k, d, fractions)
+        tiles, length, pad = ar.winograd_axis(i, o, k, d, lo, m)
+        axes.append((np.array(bt, dtype=float), np.array(at, dtype=float), m, tiles, length, g))
+        pads.append(ar.pad_crop_window(i, pad, length - i - pad))
+    lead = [np.full(i, -1, dtype=np.intp) for i in spec.input_size[:-1]]
+    for a, (start, stop, at) in enumerate(pads[:-1]):
+        lead[a][start:stop] = np.arange(at, at + stop - start)
+    rows = np.zeros(1, dtype=np.intp)
+    for a, pos in enumerate(lead):  # flat padded row of each input row, -1 if any axis crops it
+        rows = np.where((rows[:, None] < 0) | (pos[None, :] < 0), -1, rows[:, None] * axes[a][4] + pos[None, :]).ravel()
+    blank = np.setdiff1d(np.arange(math.prod(length for *_, length, _ in axes[:-1])), rows)  # rows all padding
+    for a in (rows, blank):  # cached per shape: shared by every call
+        a.flags.writeable = False
+    cin, cout = spec.in_channels, spec.out_channels
+    coords = [len(bt) for bt, *_ in axes]
+    lengths = [length for _, _, _, _, length, _ in axes]
+    tiles_per = [t for _, _, _, t, _, _ in axes]
+    # the stages, in turn in the two buffers: the padded input, each forward pass, the products, each backward pass
+    stages = [math.prod(lengths) * cin]
+    for a in range(spec.nd):
+        stages.append(math.prod(coords[:a + 1]) * math.prod(tiles_per[:a + 1]) * math.prod(lengths[a + 1:]) * cin)
+    stages.append(math.prod(coords) * math.prod(tiles_per) * cout)
+    for a in reversed(range(spec.nd)):
+        ms = [m for _, _, m, _, _, _ in axes]
+        stages.append(math.prod(coords[:a]) * math.prod(tiles_per) * math.prod(ms[a:]) * cout)
+    sizes = (max(stages[0::2]), max(stages[1::2]))
+    per_image = sum(sizes) * itemsize
+    weight = math.prod(coords) * cin * (cout // spec.groups) * itemsize  # the transformed weight
+    out_bytes = n * cout * math.prod(spec.output_size) * itemsize
+    io = itemsize * (n * (cin * math.prod(spec.input_size) + cout * math.prod(spec.output_size))
+                     + cin * (cout // spec.groups) * math.prod(spec.kernel_size))
+    tiles = bounded_tiles(n, per_image, TILE_BYTES, io, weight + out_bytes, threads, spec.multiply_adds(n))
+    tiles.tile_bytes = max(b - a for a, b in tiles) * per_image
+    tiles.peak = weight + out_bytes + (1 if tiles.small else min(threads, len(tiles))) * tiles.tile_bytes
+    tiles.io = io
+    return tuple(axes), rows, blank, pads[-1], sizes, tiles
+
+
+def fits(spec: ConvSpec, n: int, itemsize: int, threads: int) -> bool:
+    """Whether the tiles get at least :data:`MIN_TILE_BYTES` (or the whole batch) and the call's peak stays
+    within :data:`convt.algorithms._layout.PEAK_SHARE` times its input, weight and result."""
+    tiles = prepare(spec, n, itemsize, threads)[-1]
+    whole = len(tiles) <= max(threads, 1) and tiles.tile_bytes * len(tiles) < MIN_TILE_BYTES * max(threads, 1)
+    return (tiles.tile_bytes >= MIN_TILE_BYTES or whole) and tiles.peak <= winograd.PEAK_SHARE * tiles.io
+
+
+def _weight(w: np.ndarray, spec: ConvSpec, dtype: np.dtype, gs) -> np.ndarray:
+    """``G g G^T`` on every axis of the flipped kernel, as ``(coordinates, G, Cg, Mg)``, coordinates last axis
+    first (the order of the forward passes' output)."""
+    groups, nd = spec.groups, spec.nd
+    cg, mg = spec.in_channels // groups, spec.out_channels // groups
+    flip = (Ellipsis, *(slice(None, None, -1),) * nd)
+    exact = np.dtype(dtype).kind in "iub"
+    u = w.reshape(groups, cg, mg, *spec.kernel_size)[flip].astype(np.int64 if exact else np.result_type(dtype, float))
+    for g in gs:  # each kernel axis (at position 3) to its coordinates (last)
+        u = np.tensordot(u, np.array(g, dtype=np.int64 if exact else float), axes=([3], [1]))
+    order = [*range(3 + nd - 1, 2, -1), 0, 1, 2]  # coordinates last axis first, then (G, Cg, Mg)
+    return np.ascontiguousarray(u.transpose(order).reshape(-1, groups, cg, mg), dtype=dtype)
+
+
+def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    """Transposed convolution: F(4, r) Winograd tiles where the stride is 1, else :mod:`winograd`'s F(2, r).
+
+    Shape: ``(N, C_out, *out)``, ``out = i + d*(k - 1) - begin - end`` per axis (stride 1).
+
+    >>> from convt.spec import conv_transpose_spec
+    >>> spec, _ = conv_transpose_spec((1, 1, 6), (1, 1, 3), padding=1)
+    >>> conv_transpose(np.arange(6.0).reshape(1, 1, 6), np.ones((1, 1, 3)), spec)   # 3-sums, zero-padded
+    array([[[ 1.,  3.,  6.,  9., 12.,  9.]]])
+    """
+    if any(s != 1 for s in spec.stride):
+        return winograd.conv_transpose(x, w, spec)
+    n, groups, nd = x.shape[0], spec.groups, spec.nd
+    cg, mg = spec.in_channels // groups, spec.out_channels // groups
+    if (zeros := untapped_result(x, w, spec)) is not None:  # every tap reads only padding
+        return zeros
+    dtype = np.result_type(x, w)
+    fractions = dtype.kind in "fc"
+    threads = _threads.num_threads()
+    axes, rows, blank, (start, stop, at), sizes, tiles = prepare(spec, n, x.dtype.itemsize, threads, fractions)
+    loops = {name: (_loops.get(name) if dtype in _compiled.DTYPES else None) or twin for name, twin in _TWINS.items()}
+    mats = [(bt.astype(dtype), at_.astype(dtype)) for bt, at_, *_ in axes]
+    u = _weight(w, spec, dtype, [g for *_, g in axes])  # (coordinates, G, Cg, Mg)
+    coords = [len(bt) for bt, *_ in axes]
+    ms = [m for _, _, m, _, _, _ in axes]
+    tiles_per = [t for _, _, _, t, _, _ in axes]
+    lengths = [length for _, _, _, _, length, _ in axes]
+    out = result((n, groups, mg, *spec.output_size), dtype)
+    crop = tuple(slice(0, o) for o in spec.output_size)
+
+    def tile(nr: tuple[int, int]) -> None:
+        n0, n1 = nr
+        nb = n1 - n0
+        bufs = [workspace(f"winograd4.{j}", (nb * size,), dtype) for j, size in enumerate(sizes)]
+        xp = bufs[0][:nb * math.prod(lengths) * spec.in_channels].reshape(nb, math.prod(lengths[:-1]), lengths[-1],
+                                                                          spec.in_channels)
+        xp[:, blank] = 0  # the padding only: the copy fills the rest
+        xp[:, :, :at] = 0
+        xp[:, :, at + stop - start:] = 0
+        xr = np.asarray(x[n0:n1], dtype=dtype).reshape(nb, spec.in_channels, -1, spec.input_size[-1])
+        loops["to_channels_last"](xr, rows, start, stop, at, xp)
+        src = xp.reshape(nb, *lengths, spec.in_channels)
+        lead, turn = nb, 1  # the forward passes: (lead, L_a, rest) -> (n_a, lead, T_a, rest)
+        for a, (bt, _) in enumerate(mats):
+            rest = math.prod(lengths[a + 1:]) * spec.in_channels
+            dst = bufs[turn][:coords[a] * lead * tiles_per[a] * rest].reshape(coords[a], lead, tiles_per[a], rest)
+            view = src.reshape(lead, lengths[a], rest)
+            _split(functools.partial(loops["forward"], view, dst, bt, ms[a]), lead, dst.size)
+            lead, turn, src = lead * coords[a] * tiles_per[a], 1 - turn, dst
+        # now (n_{d-1} ... n_0, nb, T_0 ... T_{d-1}, C): one (tiles, C) matrix per coordinate combination
+        count, ntiles = math.prod(coords), nb * math.prod(tiles_per)
+        v = src.reshape(count, ntiles, groups, cg).transpose(0, 2, 1, 3)  # (coords, G, tiles, Cg)
+        prods = bufs[turn][:count * groups * ntiles * mg].reshape(count, groups, ntiles, mg)
+        np.matmul(v, u, out=prods)
+        src, turn = prods, 1 - turn
+        # the backward passes, last axis first: (n_a, lead, T_a, rest) -> (lead, m_a*T_a, rest)
+        rest = mg
+        for a in reversed(range(nd)):
+            lead = math.prod(coords[:a]) * groups * nb * math.prod(tiles_per[:a])
+            dst = bufs[turn][:lead * ms[a] * tiles_per[a] * rest].reshape(lead, ms[a] * tiles_per[a], rest)
+            view = src.reshape(coords[a], lead, tiles_per[a], rest)
+            _split(functools.partial(loops["backward"], view, dst, mats[a][1]), lead, view.size)
+            rest *= ms[a] * tiles_per[a]
+            src, turn = dst, 1 - turn
+        full = src.reshape(groups, nb, *(m * t for m, t in zip(ms, tiles_per)), mg)
+        ov = out[n0:n1].transpose(1, 0, *range(3, 3 + nd), 2)  # (G, nb, *o, Mg) view
+        np.copyto(ov, full[(slice(None), slice(None), *crop)])
+
+    _threads.run_tiles(tile, tiles, small=getattr(tiles, "small", False))
+    return out.reshape(n, spec.out_channels, *spec.output_size)
+
+
+def _split(pass_: Callable[[int, int], None], count: int, values: int) -> None:
+    """One pass over ``count`` leading rows of ``values`` values in all, across threads where it is large."""
+    pieces = _threads.chunks(count, _threads.num_threads()) if values >= SPLIT_VALUES else [(0, count)]
+    _threads.parallel(lambda p: pass_(*p), pieces)
