@@ -367,6 +367,55 @@ def test_winograd4_with_and_without_numba_equals_reference(case, seed, numba):
               algorithms.conv(x, wd, dspec, "reference"))
 
 
+@settings(max_examples=80, deadline=None)
+@given(stride1_layer(), st.integers(0, 2**16), st.sampled_from(["0", "1"]))
+def test_winograd4_weight_grad_with_and_without_numba_equals_im2col(case, seed, numba):
+    """The weight gradient by F(k, 4) on stride-1 direct layers (others fall back to im2col), compiled and by the
+    NumPy twins: float64 to 1e-12, integers exactly, float32 within 3e-5."""
+    batch, g, cg, mg, k, size, kw = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, g * cg, *size))
+    spec = _spec_or_none(conv_spec, x.shape, (g * mg, cg, *k), padding=kw["padding"], dilation=kw["dilation"],
+                         groups=g)
+    if spec is None:
+        return
+    gy = rng.standard_normal((batch, spec.out_channels, *spec.output_size))
+    xi, gi = np.round(x * 8).astype(np.int64), np.round(gy * 8).astype(np.int64)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CONVT_NUMBA", numba)
+        got, got_int = winograd4.weight_grad(x, gy, spec), winograd4.weight_grad(xi, gi, spec)
+        got32 = winograd4.weight_grad(x.astype(np.float32), gy.astype(np.float32), spec)
+    want = im2col.weight_grad(x, gy, spec)
+    check(f"winograd4 weight grad (CONVT_NUMBA={numba}) vs im2col", got, want)
+    np.testing.assert_array_equal(got_int, im2col.weight_grad(xi, gi, spec))
+    check(f"winograd4 weight grad float32 (CONVT_NUMBA={numba}) vs float64", got32, want, tol=3e-5)
+
+
+@pytest.mark.parametrize("func", ["conv_grad", "conv_transpose_grad"])
+def test_gradients_take_winograd4_where_the_convolution_does(func, monkeypatch):
+    """stride1's gradients: the input gradient and the weight gradient by Winograd (not the shared im2col), as
+    the float64 result to float32's rounding, at a peak within 2x the arrays; without Numba, im2col."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((8, 48, 32, 32), dtype=np.float32)
+    w = rng.standard_normal((48, 48, 3, 3), dtype=np.float32) / 8
+    g = rng.standard_normal((8, 48, 32, 32), dtype=np.float32)
+    spec, _ = conv_spec(x.shape, w.shape, padding=1)
+    assert algorithms._winograds(spec, 8, np.dtype(np.float32))
+    calls = []
+    monkeypatch.setattr(winograd4, "weight_grad", lambda *a, real=winograd4.weight_grad: calls.append(1) or real(*a))
+    fn = getattr(convt, func)
+    # the peak of the whole call (grad_weight and grad_bias made and dropped within it), against grad_output, x,
+    # the weight, grad_weight and grad_x
+    _within_the_memory_bound(lambda: fn(g, x, w, padding=1)[0], 2, g.nbytes + x.nbytes + 2 * w.nbytes)
+    got = fn(g, x, w, padding=1)
+    assert calls
+    want = fn(g.astype(np.float64), x.astype(np.float64), w.astype(np.float64), padding=1)
+    for name, a, b in zip(("grad_x", "grad_weight"), got, want):
+        check(f"{func} {name} by winograd4 float32 vs float64", a, b, tol=3e-5)
+    monkeypatch.setenv("CONVT_NUMBA", "0")
+    assert not algorithms._winograds(spec, 8, np.dtype(np.float32))
+
+
 def test_winograd4_float32_error_on_a_3x3_layer():
     """F(4, 3) rounds more than a direct sum in float32 (entries up to 8 and 1/24), within 1e-5 of the largest
     output on the stride1 layer; float64 stays within 1e-13."""

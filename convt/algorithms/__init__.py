@@ -34,6 +34,7 @@ import numpy as np
 
 from ..spec import ConvSpec
 from . import (
+    _compiled,
     fast,
     gather,
     gemm,
@@ -116,14 +117,24 @@ def conv_weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray
     ``g`` is the output gradient ``(N, C_out, *out)``; the result has the
     weight's shape ``(C_out, C_in // groups, *kernel)``. One im2col product per
     batch tile (:func:`convt.algorithms.im2col.weight_grad`, or compiled
-    where the planner's convolution is: :func:`convt.algorithms.gather.weight_grad`). The weight
+    where the planner's convolution is: :func:`convt.algorithms.gather.weight_grad`),
+    or Winograd's F(3, 4) where the planner's convolution is F(4, 3)
+    (:func:`convt.algorithms.winograd4.weight_grad`). The weight
     gradient of a transposed convolution is this one for its adjoint
     (``spec.adjoint()``) with ``x`` and ``g`` exchanged.
     """
     if spec.transposed:
         raise ValueError("conv_weight_grad needs a direct-convolution spec")
     x, spec = _zeros_mode(x, spec)
+    if _winograds(spec, x.shape[0], np.result_type(x, g)):
+        return winograd4.weight_grad(x, g, spec)
     return (gather if _gathers(spec, x.shape[0]) else im2col).weight_grad(x, g, spec)
+
+
+def _winograds(spec: ConvSpec, n: int, dtype: np.dtype) -> bool:
+    """Whether the gradients run Winograd's F(4, 3) (:mod:`convt.algorithms.winograd4`): where the planner's
+    direct convolution does (stride-1 3 x 3 layers of 32-128 channels; docs/perf-notes.md item 91)."""
+    return fast.choose_conv(spec, n, _compiled.available(), dtype.itemsize, dtype.kind in "fc") == "winograd4"
 
 
 def _gathers(spec: ConvSpec, n: int) -> bool:
@@ -141,11 +152,15 @@ def conv_and_weight_grad(x: np.ndarray, w: np.ndarray, g: np.ndarray,
     planner's convolution is: :func:`convt.algorithms.gather.conv_and_weight_grad`), faster than the
     two apart on every benchmark layer, stride 1 included, where the
     planner's gather-free ``phase_shift`` convolution plus a separate weight
-    gradient is slower (docs/perf-notes.md).
+    gradient is slower (docs/perf-notes.md); but where the planner's
+    convolution is Winograd's (``winograd4``), it and the Winograd weight
+    gradient, apart (docs/perf-notes.md item 91).
     """
     if spec.transposed:
         raise ValueError("conv_and_weight_grad needs a direct-convolution spec")
     x, spec = _zeros_mode(x, spec)
+    if _winograds(spec, x.shape[0], np.result_type(x, w, g)):  # two Winograd passes beat the shared im2col
+        return fast.conv_by_transpose(x, w, spec, "winograd4"), winograd4.weight_grad(x, g, spec)
     return (gather if _gathers(spec, x.shape[0]) else im2col).conv_and_weight_grad(x, w, g, spec)
 
 

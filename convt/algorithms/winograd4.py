@@ -37,16 +37,18 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from collections.abc import Callable
 
 import numpy as np
 
 from .. import arithmetic as ar
 from ..spec import ConvSpec
-from . import _compiled, _threads, winograd
+from . import _compiled, _threads, im2col, winograd
 from ._layout import bounded_tiles, result, untapped_result, workspace
 
-__all__ = ["MIN_TILE_BYTES", "OUTPUTS", "TILE_BYTES", "conv_transpose", "fits", "prepare"]
+__all__ = ["MIN_TILE_BYTES", "OUTPUTS", "SPLIT_VALUES", "TILE_BYTES", "conv_transpose", "fits", "grad_applies", "prepare",
+           "prepare_grad", "weight_grad"]
 
 #: outputs per tile and axis (F(4, r); smaller where the kernel is long: :func:`_outputs`)
 OUTPUTS = 4
@@ -196,15 +198,7 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1, fractions: 
         tiles, length, pad = ar.winograd_axis(i, o, k, d, lo, m)
         axes.append((np.array(bt, dtype=float), np.array(at, dtype=float), m, tiles, length, g))
         pads.append(ar.pad_crop_window(i, pad, length - i - pad))
-    lead = [np.full(i, -1, dtype=np.intp) for i in spec.input_size[:-1]]
-    for a, (start, stop, at) in enumerate(pads[:-1]):
-        lead[a][start:stop] = np.arange(at, at + stop - start)
-    rows = np.zeros(1, dtype=np.intp)
-    for a, pos in enumerate(lead):  # flat padded row of each input row, -1 if any axis crops it
-        rows = np.where((rows[:, None] < 0) | (pos[None, :] < 0), -1, rows[:, None] * axes[a][4] + pos[None, :]).ravel()
-    blank = np.setdiff1d(np.arange(math.prod(length for *_, length, _ in axes[:-1])), rows)  # rows all padding
-    for a in (rows, blank):  # cached per shape: shared by every call
-        a.flags.writeable = False
+    rows, blank = _grid_rows(spec.input_size, pads, [length for _, _, _, _, length, _ in axes])
     cin, cout = spec.in_channels, spec.out_channels
     coords = [len(bt) for bt, *_ in axes]
     lengths = [length for _, _, _, _, length, _ in axes]
@@ -228,6 +222,26 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1, fractions: 
     tiles.peak = weight + out_bytes + (1 if tiles.small else min(threads, len(tiles))) * tiles.tile_bytes
     tiles.io = io
     return tuple(axes), rows, blank, pads[-1], sizes, tiles
+
+
+def _grid_rows(sizes, windows, lengths) -> tuple[np.ndarray, np.ndarray]:
+    """Each row of an array of spatial ``sizes`` (every axis but the last) in its padded grid of ``lengths``
+    (-1 where cropped away), and the grid's rows no row fills; ``windows`` per axis from
+    :func:`convt.arithmetic.pad_crop_window`.
+
+    >>> _grid_rows((2, 5), [(0, 2, 1), (0, 5, 1)], [4, 7])   # one zero row and column in front, one row after
+    (array([1, 2]), array([0, 3]))
+    """
+    lead = [np.full(i, -1, dtype=np.intp) for i in sizes[:-1]]
+    for a, (start, stop, at) in enumerate(windows[:-1]):
+        lead[a][start:stop] = np.arange(at, at + stop - start)
+    rows = np.zeros(1, dtype=np.intp)
+    for pos, length in zip(lead, lengths):  # flat padded row of each row, -1 if any axis crops it
+        rows = np.where((rows[:, None] < 0) | (pos[None, :] < 0), -1, rows[:, None] * length + pos[None, :]).ravel()
+    blank = np.setdiff1d(np.arange(math.prod(lengths[:-1])), rows)
+    for a in (rows, blank):  # cached per shape: shared by every call
+        a.flags.writeable = False
+    return rows, blank
 
 
 def fits(spec: ConvSpec, n: int, itemsize: int, threads: int) -> bool:
@@ -271,7 +285,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     dtype = np.result_type(x, w)
     fractions = dtype.kind in "fc"
     threads = _threads.num_threads()
-    axes, rows, blank, (start, stop, at), sizes, tiles = prepare(spec, n, x.dtype.itemsize, threads, fractions)
+    axes, rows, blank, window, sizes, tiles = prepare(spec, n, x.dtype.itemsize, threads, fractions)
     loops = {name: (_loops.get(name) if dtype in _compiled.DTYPES else None) or twin for name, twin in _TWINS.items()}
     mats = [(bt.astype(dtype), at_.astype(dtype)) for bt, at_, *_ in axes]
     u = _weight(w, spec, dtype, [g for *_, g in axes])  # (coordinates, G, Cg, Mg)
@@ -286,21 +300,8 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
         n0, n1 = nr
         nb = n1 - n0
         bufs = [workspace(f"winograd4.{j}", (nb * size,), dtype) for j, size in enumerate(sizes)]
-        xp = bufs[0][:nb * math.prod(lengths) * spec.in_channels].reshape(nb, math.prod(lengths[:-1]), lengths[-1],
-                                                                          spec.in_channels)
-        xp[:, blank] = 0  # the padding only: the copy fills the rest
-        xp[:, :, :at] = 0
-        xp[:, :, at + stop - start:] = 0
-        xr = np.asarray(x[n0:n1], dtype=dtype).reshape(nb, spec.in_channels, -1, spec.input_size[-1])
-        loops["to_channels_last"](xr, rows, start, stop, at, xp)
-        src = xp.reshape(nb, *lengths, spec.in_channels)
-        lead, turn = nb, 1  # the forward passes: (lead, L_a, rest) -> (n_a, lead, T_a, rest)
-        for a, (bt, _) in enumerate(mats):
-            rest = math.prod(lengths[a + 1:]) * spec.in_channels
-            dst = bufs[turn][:coords[a] * lead * tiles_per[a] * rest].reshape(coords[a], lead, tiles_per[a], rest)
-            view = src.reshape(lead, lengths[a], rest)
-            _split(functools.partial(loops["forward"], view, dst, bt, ms[a]), lead, dst.size)
-            lead, turn, src = lead * coords[a] * tiles_per[a], 1 - turn, dst
+        xp = _padded(loops, x[n0:n1], rows, blank, window, lengths, bufs[0], dtype)
+        src, turn = _transform(loops, xp, [bt for bt, _ in mats], ms, coords, tiles_per, lengths, bufs, 1)
         # now (n_{d-1} ... n_0, nb, T_0 ... T_{d-1}, C): one (tiles, C) matrix per coordinate combination
         count, ntiles = math.prod(coords), nb * math.prod(tiles_per)
         v = src.reshape(count, ntiles, groups, cg).transpose(0, 2, 1, 3)  # (coords, G, tiles, Cg)
@@ -322,6 +323,141 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
 
     _threads.run_tiles(tile, tiles, small=getattr(tiles, "small", False))
     return out.reshape(n, spec.out_channels, *spec.output_size)
+
+
+def grad_applies(spec: ConvSpec) -> bool:
+    """Whether :func:`weight_grad` runs Winograd on this direct spec: stride 1 and dilation 1 on every axis."""
+    return not spec.transposed and all(s == 1 and d == 1 for s, d in zip(spec.stride, spec.dilation))
+
+
+@functools.lru_cache(maxsize=64)
+def prepare_grad(spec: ConvSpec, n: int, itemsize: int, threads: int = 1, fractions: bool = True):
+    """Per shape, for :func:`weight_grad`: per axis ``(bt, g, at, tiles, length)`` (F(k, 4): every tap's sum
+    over 4 output positions at a time), the input's and the output gradient's grid rows and windows, the
+    scratch sizes and the batch tiles."""
+    axes, xwin, gwin = [], [], []
+    for i, k, (lo, _), o in zip(spec.input_size, spec.kernel_size, spec.pads, spec.output_size):
+        bt, g, at = (np.array(a, dtype=float) for a in ar.cook_toom(k, OUTPUTS, 1, fractions))
+        tiles = -(-o // OUTPUTS)
+        length = OUTPUTS * tiles + k - 1
+        axes.append((bt, g, at, tiles, length))
+        xwin.append(ar.pad_crop_window(i, lo, length - i - lo))
+        gwin.append((0, o, 0))
+    lengths = [length for *_, length in axes]
+    glengths = [OUTPUTS * t for _, _, _, t, _ in axes]
+    xrows, grows = _grid_rows(spec.input_size, xwin, lengths), _grid_rows(spec.output_size, gwin, glengths)
+    cin, cout, nd = spec.in_channels, spec.out_channels, spec.nd
+    coords = [len(bt) for bt, *_ in axes]
+    tiles_per = [t for _, _, _, t, _ in axes]
+
+    def stages(c: int, grid: list[int]) -> tuple[int, int]:  # the padded grid, then each pass, in turn
+        sizes = [math.prod(grid) * c] + [math.prod(coords[:a + 1]) * math.prod(tiles_per[:a + 1])
+                                         * math.prod(grid[a + 1:]) * c for a in range(nd)]
+        return max(sizes[0::2]), max(sizes[1::2])
+
+    sizes = (*stages(cin, lengths), *stages(cout, glengths))
+    per_image = sum(sizes) * itemsize
+    grad = math.prod(coords) * cin * (cout // spec.groups) * itemsize  # each thread's transformed sums
+    io = itemsize * (n * (cin * math.prod(spec.input_size) + cout * math.prod(spec.output_size))
+                     + cin * (cout // spec.groups) * math.prod(spec.kernel_size))
+    tiles = bounded_tiles(n, per_image, TILE_BYTES, io, grad * (1 + threads), threads, spec.multiply_adds(n))
+    return tuple(axes), (xrows, xwin[-1]), (grows, gwin[-1]), sizes, tiles
+
+
+def weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    """The weight gradient of the direct stride-1 convolution ``spec`` at ``x`` for the output gradient ``g``.
+
+    ``dW[m, c, t] = sum over n, q of g[n, m, q] * xp[n, c, q + t]``: per
+    axis, the ``k`` taps of 4 output positions at a time by F(k, 4)
+    (:func:`convt.arithmetic.cook_toom`; the 4 gradient values are the
+    filter): both transformed by the forward passes, one product per
+    coordinate ``(Cg, tiles) @ (tiles, Mg)`` summed over the tiles, then
+    ``AT`` on every axis. Other strides or dilations:
+    :func:`convt.algorithms.im2col.weight_grad`.
+
+    Shape: ``(C_out, C_in // groups, *kernel)``.
+
+    >>> from convt.spec import conv_spec
+    >>> spec, _ = conv_spec((1, 1, 4), (1, 1, 2))
+    >>> weight_grad(np.arange(4.0).reshape(1, 1, 4), np.ones((1, 1, 3)), spec)   # [0+1+2, 1+2+3]
+    array([[[3., 6.]]])
+    """
+    if not grad_applies(spec):
+        return im2col.weight_grad(x, g, spec)
+    n, groups, nd = x.shape[0], spec.groups, spec.nd
+    cg, mg = spec.in_channels // groups, spec.out_channels // groups
+    dtype = np.result_type(x, g)
+    fractions = dtype.kind in "fc"
+    threads = _threads.num_threads()
+    axes, (xrows, xwin), (grows, gwin), sizes, tiles = prepare_grad(spec, n, x.dtype.itemsize, threads, fractions)
+    loops = {name: (_loops.get(name) if dtype in _compiled.DTYPES else None) or twin for name, twin in _TWINS.items()}
+    coords = [len(bt) for bt, *_ in axes]
+    tiles_per = [t for _, _, _, t, _ in axes]
+    lengths = [length for *_, length in axes]
+    glengths = [OUTPUTS * t for t in tiles_per]
+    steps = [OUTPUTS] * nd
+    partial: dict[int, np.ndarray] = {}
+
+    def tile(nr: tuple[int, int]) -> None:
+        n0, n1 = nr
+        nb = n1 - n0
+        bufs = [workspace(f"winograd4.g{j}", (nb * size,), dtype) for j, size in enumerate(sizes)]
+        xp = _padded(loops, x[n0:n1], *xrows_and_window, lengths, bufs[0], dtype)
+        xv, _ = _transform(loops, xp, [bt.astype(dtype) for bt, *_ in axes], steps, coords, tiles_per, lengths,
+                           bufs[:2], 1)
+        gp = _padded(loops, g[n0:n1], *grows_and_window, glengths, bufs[2], dtype)
+        gv, _ = _transform(loops, gp, [gm.astype(dtype) for _, gm, *_ in axes], steps, coords, tiles_per, glengths,
+                           bufs[2:], 1)
+        count, ntiles = math.prod(coords), nb * math.prod(tiles_per)
+        xm = xv.reshape(count, ntiles, groups, cg).transpose(0, 2, 3, 1)  # (coords, G, Cg, tiles)
+        gm = gv.reshape(count, ntiles, groups, mg).transpose(0, 2, 1, 3)  # (coords, G, tiles, Mg)
+        key = threading.get_ident()
+        if key in partial:
+            partial[key] += np.matmul(xm, gm, out=workspace("winograd4.dw", (count, groups, cg, mg), dtype))
+        else:
+            partial[key] = np.matmul(xm, gm)
+
+    xrows_and_window = (xrows[0], xrows[1], xwin)
+    grows_and_window = (grows[0], grows[1], gwin)
+    _threads.run_tiles(tile, tiles, small=getattr(tiles, "small", False))
+    acc, *rest = partial.values()
+    for part in rest:
+        acc += part
+    acc = acc.reshape(*coords[::-1], groups, cg, mg)  # coordinates last axis first
+    for a in range(nd):  # AT on the coordinate in front, axis by axis from the last: taps end up in axis order
+        acc = np.tensordot(acc, axes[nd - 1 - a][2].astype(dtype), axes=([0], [1]))
+    # (G, Cg, Mg, t_{d-1}, ..., t_0) -> (G, Mg, Cg, t_0, ..., t_{d-1})
+    acc = acc.transpose(0, 2, 1, *range(3 + nd - 1, 2, -1))
+    return np.ascontiguousarray(acc).reshape(spec.out_channels, cg, *spec.kernel_size)
+
+
+def _padded(loops: dict, x: np.ndarray, rows: np.ndarray, blank: np.ndarray, window: tuple[int, int, int],
+            lengths: list[int], buf: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``x`` ``(nb, C, *i)`` channels-last in its zero-padded grid ``(nb, *lengths, C)``, in ``buf``."""
+    nb, channels = x.shape[:2]
+    start, stop, at = window
+    xp = buf[:nb * math.prod(lengths) * channels].reshape(nb, math.prod(lengths[:-1]), lengths[-1], channels)
+    xp[:, blank] = 0  # the padding only: the copy fills the rest
+    xp[:, :, :at] = 0
+    xp[:, :, at + stop - start:] = 0
+    loops["to_channels_last"](np.asarray(x, dtype=dtype).reshape(nb, channels, -1, x.shape[-1]), rows, start, stop,
+                              at, xp)
+    return xp.reshape(nb, *lengths, channels)
+
+
+def _transform(loops: dict, src: np.ndarray, mats: list[np.ndarray], steps: list[int], coords: list[int],
+               tiles: list[int], lengths: list[int], bufs: list[np.ndarray], turn: int) -> tuple[np.ndarray, int]:
+    """The forward passes, axis by axis, on a padded channels-last grid ``(nb, *lengths, C)``, in the
+    buffers ``bufs[turn]``, ``bufs[1 - turn]``, ... Returns the last pass's ``(n_{d-1}, ..., n_0, nb, T_0, ...,
+    T_{d-1}, C)`` result and the buffer the next stage takes."""
+    lead, channels = src.shape[0], src.shape[-1]
+    for a, bt in enumerate(mats):  # (lead, L_a, rest) -> (n_a, lead, T_a, rest)
+        rest = math.prod(lengths[a + 1:]) * channels
+        dst = bufs[turn][:coords[a] * lead * tiles[a] * rest].reshape(coords[a], lead, tiles[a], rest)
+        view = src.reshape(lead, lengths[a], rest)
+        _split(functools.partial(loops["forward"], view, dst, bt, steps[a]), lead, dst.size)
+        lead, turn, src = lead * coords[a] * tiles[a], 1 - turn, dst
+    return src, turn
 
 
 def _split(pass_: Callable[[int, int], None], count: int, values: int) -> None:
