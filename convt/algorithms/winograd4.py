@@ -5,10 +5,11 @@ with the input, padded in front by ``d*(k - 1) - begin``
 (:func:`convt.arithmetic.winograd_axis`). Per axis, every 4 outputs of an
 ``r``-tap correlation come from ``n = r + 3`` products instead of ``4 r``
 (:func:`convt.arithmetic.cook_toom`): a 3 x 3 kernel multiplies 36 times
-per 4 x 4 outputs where the direct sum multiplies 144. Axes with dilation,
-a long kernel (``r > 4``) or integer data take the direct sum in the same
-form, so every stride-1 layer is exact; a layer with a stride of 2 or more
-runs :mod:`convt.algorithms.winograd` (F(2, r) on the output phases).
+per 4 x 4 outputs where the direct sum multiplies 144. Kernels of 6 and 7
+taps take 3 and 2 outputs per tile (8 points at most); axes with dilation,
+8 taps or more, and integer data take the direct sum in the same form, so
+every stride-1 layer is exact. A layer with a stride of 2 or more runs
+:mod:`convt.algorithms.winograd` (F(2, r) on the output phases).
 
 Per batch tile, channels-last, with two scratch buffers used in turn:
 
@@ -29,8 +30,13 @@ optional ``numba`` package is installed; NumPy twins run them otherwise
 (exact, slower; the planner then never picks this algorithm). The price is
 the transformed weight, ``(n/r)**d`` times the weight (4x for 3 x 3), and
 float32 rounding: the transforms' entries (up to 8 and 1/24) make the
-float32 error about 30x that of a direct sum (relative 1e-5 of the
-largest output, docs/perf-notes.md item 90); float64 stays within 1e-12.
+float32 error about 30x that of a direct sum (within 1e-5 of the largest
+output on 3 x 3 layers, docs/perf-notes.md item 90); float64 stays within
+1e-13.
+
+:func:`weight_grad` is the stride-1 weight gradient by the same passes:
+per axis F(k, 4), the 4 output-gradient values of a tile as the filter,
+one product per coordinate summed over every tile (item 91).
 """
 
 from __future__ import annotations
@@ -174,7 +180,12 @@ _TWINS = {"forward": _forward_numpy, "backward": _backward_numpy, "to_channels_l
 
 
 def _outputs(k: int) -> int:
-    """Outputs per tile on an axis of ``k`` taps: F(4, k) up to 7 points, then fewer outputs (F(1, k): direct)."""
+    """Outputs per tile on an axis of ``k`` taps: F(4, k) on at most 8 points (7 finite and infinity: ``k <= 5``),
+    then fewer outputs, F(1, k) (the direct sum) from 8 taps.
+
+    >>> [_outputs(k) for k in (2, 3, 5, 6, 7, 8, 11)]
+    [4, 4, 4, 3, 2, 1, 1]
+    """
     return max(1, min(OUTPUTS, len(ar.COOK_TOOM_POINTS) + 2 - k))
 
 
