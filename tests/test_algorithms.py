@@ -387,6 +387,8 @@ def test_winograd4_weight_grad_with_and_without_numba_equals_im2col(case, seed, 
         got32 = winograd4.weight_grad(x.astype(np.float32), gy.astype(np.float32), spec)
     want = im2col.weight_grad(x, gy, spec)
     check(f"winograd4 weight grad (CONVT_NUMBA={numba}) vs im2col", got, want)
+    none = winograd4.weight_grad(x[:0], gy[:0], spec)  # an empty batch: zeros
+    assert none.shape == want.shape and not none.any()
     np.testing.assert_array_equal(got_int, im2col.weight_grad(xi, gi, spec))
     check(f"winograd4 weight grad float32 (CONVT_NUMBA={numba}) vs float64", got32, want, tol=3e-5)
 

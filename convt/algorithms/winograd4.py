@@ -398,6 +398,8 @@ def weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray:
     n, groups, nd = x.shape[0], spec.groups, spec.nd
     cg, mg = spec.in_channels // groups, spec.out_channels // groups
     dtype = np.result_type(x, g)
+    if n == 0:  # no image: no tile, a zero gradient
+        return np.zeros((spec.out_channels, cg, *spec.kernel_size), dtype)
     fractions = dtype.kind in "fc"
     threads = _threads.num_threads()
     axes, (xrows, xwin), (grows, gwin), sizes, tiles = prepare_grad(spec, n, x.dtype.itemsize, threads, fractions)
