@@ -299,6 +299,16 @@ def test_gather_in_blocks_and_without_numba_equals_reference(case, seed, numba):
     np.testing.assert_array_equal(got_int, algorithms.conv_transpose(xi, wi, spec, "reference"))
 
 
+def _check_three_dtypes(name: str, call, reference, x: np.ndarray, w: np.ndarray, rng: np.random.Generator) -> None:
+    """``call`` against ``reference`` on float64 ``x, w``, on complex ones made from them, and on integer ones
+    (x 8, rounded: exactly)."""
+    xc, wc = x + 1j * rng.standard_normal(x.shape), w - 2j * rng.standard_normal(w.shape)
+    xi, wi = np.round(x * 8).astype(np.int64), np.round(w * 8).astype(np.int64)
+    check(f"{name} vs reference", call(x, w), reference(x, w))
+    check(f"{name} complex vs reference", call(xc, wc), reference(xc, wc))
+    np.testing.assert_array_equal(call(xi, wi), reference(xi, wi))
+
+
 @settings(max_examples=60, deadline=None)
 @given(layer(transposed=False), st.integers(0, 2**16), st.sampled_from(["0", "1"]))
 def test_gather_direct_with_and_without_numba_equals_reference(case, seed, numba):
@@ -308,15 +318,8 @@ def test_gather_direct_with_and_without_numba_equals_reference(case, seed, numba
         return
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CONVT_NUMBA", numba)
-        got = algorithms.conv(x, w, spec, "gather")
-        xc, wc = x + 1j * rng.standard_normal(x.shape), w - 2j * rng.standard_normal(w.shape)
-        got_complex = algorithms.conv(xc, wc, spec, "gather")
-        xi, wi = np.round(x * 8).astype(np.int64), np.round(w * 8).astype(np.int64)
-        got_int = algorithms.conv(xi, wi, spec, "gather")
-    check(f"gather conv (CONVT_NUMBA={numba}) vs reference", got, algorithms.conv(x, w, spec, "reference"))
-    check(f"gather conv complex (CONVT_NUMBA={numba}) vs reference", got_complex,
-          algorithms.conv(xc, wc, spec, "reference"))
-    np.testing.assert_array_equal(got_int, algorithms.conv(xi, wi, spec, "reference"))
+        _check_three_dtypes(f"gather conv (CONVT_NUMBA={numba})", lambda a, b: algorithms.conv(a, b, spec, "gather"),
+                            lambda a, b: algorithms.conv(a, b, spec, "reference"), x, w, rng)
 
 
 @st.composite
@@ -345,19 +348,13 @@ def test_winograd4_with_and_without_numba_equals_reference(case, seed, numba):
     rng, x, w, spec = _draw(case, seed, transposed=True)
     if spec is None:
         return
+    ref = algorithms.conv_transpose(x, w, spec, "reference")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CONVT_NUMBA", numba)
-        got = algorithms.conv_transpose(x, w, spec, "winograd4")
-        xc, wc = x + 1j * rng.standard_normal(x.shape), w - 2j * rng.standard_normal(w.shape)
-        got_complex = algorithms.conv_transpose(xc, wc, spec, "winograd4")
-        xi, wi = np.round(x * 8).astype(np.int64), np.round(w * 8).astype(np.int64)
-        got_int = algorithms.conv_transpose(xi, wi, spec, "winograd4")
+        _check_three_dtypes(f"winograd4 stride 1 (CONVT_NUMBA={numba})",
+                            lambda a, b: algorithms.conv_transpose(a, b, spec, "winograd4"),
+                            lambda a, b: algorithms.conv_transpose(a, b, spec, "reference"), x, w, rng)
         got32 = algorithms.conv_transpose(x.astype(np.float32), w.astype(np.float32), spec, "winograd4")
-    ref = algorithms.conv_transpose(x, w, spec, "reference")
-    check(f"winograd4 stride 1 (CONVT_NUMBA={numba}) vs reference", got, ref)
-    check(f"winograd4 stride 1 complex (CONVT_NUMBA={numba}) vs reference", got_complex,
-          algorithms.conv_transpose(xc, wc, spec, "reference"))
-    np.testing.assert_array_equal(got_int, algorithms.conv_transpose(xi, wi, spec, "reference"))
     check(f"winograd4 stride 1 float32 (CONVT_NUMBA={numba}) vs float64 reference", got32, ref, tol=3e-5)
     dspec = _spec_or_none(conv_spec, x.shape, (spec.out_channels, spec.in_channels // g, *k), padding=kw["padding"],
                           dilation=kw["dilation"], groups=g)
