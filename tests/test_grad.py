@@ -272,6 +272,23 @@ def test_bias_gradient_is_the_sum_over_batch_and_space(dtype):
             check(f"bias gradient {np.dtype(dtype)} {arr.shape}", got, want.astype(got.dtype), tol=tol)
 
 
+@pytest.mark.parametrize("transposed, x_shape, w_shape, kw", [
+    (False, (0, 1, 1, 1, 1), (1, 1, 1, 1, 1), dict(padding=((0, 3), (0, 3), (2, 5)), dilation=(1, 1, 2))),
+    (False, (0, 3, 9, 9), (4, 3, 3, 3), dict(padding=1)),
+    (False, (0, 4, 6), (2, 2, 3), dict(stride=2, groups=2)),
+    (True, (0, 3, 5, 5), (3, 2, 3, 3), dict(stride=2, padding=1)),
+    (True, (0, 64, 32, 32), (64, 64, 3, 3), dict(padding=1)),
+])
+def test_an_empty_batch_has_zero_gradients(transposed, x_shape, w_shape, kw):
+    """A batch of no images: empty input and output gradients, a zero weight gradient (the im2col's per-image
+    view once failed to reshape an empty tile)."""
+    x, w = np.zeros(x_shape), np.ones(w_shape)
+    y = (convt.conv_transpose if transposed else convt.conv)(x, w, **kw)
+    gx, gw, gb = _grad(transposed, np.zeros(y.shape), x, w, kw)
+    assert gx.shape == x.shape and gw.shape == w.shape and gb.shape == (y.shape[1],)
+    assert not gw.any() and not gb.any()
+
+
 def test_output_size_and_unbatched():
     rng = np.random.default_rng(2)
     x, w = rng.standard_normal((3, 4, 5)), rng.standard_normal((3, 2, 3, 3))

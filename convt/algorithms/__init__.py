@@ -125,6 +125,8 @@ def conv_weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray
     """
     if spec.transposed:
         raise ValueError("conv_weight_grad needs a direct-convolution spec")
+    if x.shape[0] == 0:  # an empty batch: a zero gradient (no tile to sum)
+        return np.zeros((spec.out_channels, spec.in_channels // spec.groups, *spec.kernel_size), np.result_type(x, g))
     x, spec = _zeros_mode(x, spec)
     if _winograds(spec, x.shape[0], np.result_type(x, g)):
         return winograd4.weight_grad(x, g, spec)
@@ -158,6 +160,8 @@ def conv_and_weight_grad(x: np.ndarray, w: np.ndarray, g: np.ndarray,
     """
     if spec.transposed:
         raise ValueError("conv_and_weight_grad needs a direct-convolution spec")
+    if x.shape[0] == 0:  # an empty batch: an empty result, a zero gradient
+        return conv(x, w, spec), conv_weight_grad(x, g, spec)
     x, spec = _zeros_mode(x, spec)
     if _winograds(spec, x.shape[0], np.result_type(x, w, g)):  # two Winograd passes beat the shared im2col
         return fast.conv_by_transpose(x, w, spec, "winograd4"), winograd4.weight_grad(x, g, spec)
@@ -169,6 +173,8 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, algorithm: str 
     if not spec.transposed:
         raise ValueError("conv_transpose needs a transposed-convolution spec")
     impl = _pick(TRANSPOSE_ALGORITHMS, algorithm)
+    if x.shape[0] == 0:  # an empty batch: no tile to run (some algorithms' views cannot reshape one)
+        return np.zeros((0, spec.out_channels, *spec.output_size), np.result_type(x, w))
     if spec.padding_mode != "zeros":
         full = impl.conv_transpose(x, w, spec.with_pads(((0, 0),) * spec.nd))
         return fold_by_mode(full, spec)

@@ -393,13 +393,13 @@ def weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray:
     >>> weight_grad(np.arange(4.0).reshape(1, 1, 4), np.ones((1, 1, 3)), spec)   # [0+1+2, 1+2+3]
     array([[[3., 6.]]])
     """
-    if not grad_applies(spec):
-        return im2col.weight_grad(x, g, spec)
     n, groups, nd = x.shape[0], spec.groups, spec.nd
     cg, mg = spec.in_channels // groups, spec.out_channels // groups
     dtype = np.result_type(x, g)
     if n == 0:  # no image: no tile, a zero gradient
         return np.zeros((spec.out_channels, cg, *spec.kernel_size), dtype)
+    if not grad_applies(spec):
+        return im2col.weight_grad(x, g, spec)
     fractions = dtype.kind in "fc"
     threads = _threads.num_threads()
     axes, (xrows, xwin), (grows, gwin), sizes, tiles = prepare_grad(spec, n, x.dtype.itemsize, threads, fractions)
