@@ -198,20 +198,47 @@ def test_planner_choices_and_their_results(shape, kw, want):
           algorithms.conv_transpose(x, w, spec, "reference"))
 
 
+def _peak(call) -> tuple[int, np.ndarray]:
+    """``call()`` once, then again with fresh scratch buffers under tracemalloc: the bytes it allocates at its
+    peak, and the two results (for the caller to compare)."""
+    y = call()
+    _layout.clear_workspaces()
+    tracemalloc.start()
+    try:
+        y2 = call()
+        return tracemalloc.get_traced_memory()[1], (y, y2)
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("x_shape, c_out", [((2, 16, 16, 16, 16), 16), ((2, 32, 24, 24), 32)])
+def test_planner_takes_phase_shift_on_stride1_layers_with_a_halo(x_shape, c_out):
+    """Stride-1 3 x 3 (x 3) layers whose padded grid wastes up to 1.5x (a 16^3 volume: 1.42x) go to phase_shift,
+    not gemm, whose col2im of 27 taps per pixel took twice the time and 5-14x the memory (docs/perf-notes.md
+    item 92); the direct 2-D layer stays with im2col, measured faster there."""
+    rng = np.random.default_rng(10)
+    nd = len(x_shape) - 2
+    x = rng.standard_normal(x_shape)
+    w = rng.standard_normal((x_shape[1], c_out, *(3,) * nd))
+    spec, _ = conv_transpose_spec(x.shape, w.shape, padding=1)
+    assert 1.15 < phase_shift.waste(spec) <= fast.S1_MAX_WASTE
+    assert fast.choose_transpose(spec, x_shape[0], 8, 1, True) == "phase_shift"
+    ours, theirs = (_peak(lambda a=a: fast._TRANSPOSE[a](x, w, spec))[0] for a in ("phase_shift", "gemm"))
+    arrays = x.nbytes + w.nbytes + x.nbytes * c_out // x_shape[1]
+    assert ours < theirs / 2 and ours < 3 * arrays, f"peak {ours / arrays:.2f}x the arrays (gemm {theirs / arrays:.2f}x)"
+    check("stride-1 phase_shift vs reference", algorithms.conv_transpose(x, w, spec, "auto"),
+          algorithms.conv_transpose(x, w, spec, "reference"))
+    direct, _ = conv_spec(x.shape, (c_out, x_shape[1], *(3,) * nd), padding=1)
+    assert fast.choose_conv(direct, x_shape[0], True) == ("phase_shift" if nd == 3 else "im2col")
+
+
 def _within_the_memory_bound(call, threads: int, arrays: int) -> np.ndarray:
     """``call()`` on ``threads`` threads, then again with fresh scratch buffers under tracemalloc: its peak within
     2x its arrays (``arrays`` bytes of input and weight, and the result's), the same result both times."""
     _threads.set_num_threads(threads)
     try:
         with _threads.blas_threads(threads):
-            y = call()
-            _layout.clear_workspaces()
-            tracemalloc.start()
-            try:
-                y2 = call()
-                peak = tracemalloc.get_traced_memory()[1]
-            finally:
-                tracemalloc.stop()
+            peak, (y, y2) = _peak(call)
     finally:
         _threads.set_num_threads(None)
     arrays += y.nbytes

@@ -37,7 +37,10 @@ products wasted on the padded grid. In order:
    input with a 4 x 4 kernel, a generator's first layer, reads padding in
    15 of 16: :func:`convt.algorithms.subpixel.waste`).
 6. ``phase_shift`` when the padded grid wastes at most ``MAX_WASTE`` of the
-   products (large images, 1-D signals) and the weight has at most
+   products (large images, 1-D signals), or at most ``S1_MAX_WASTE`` on a
+   stride-1 layer (one phase: only the halo is wasted, where gemm's col2im
+   of ``T`` taps per pixel, 27 in 3-D, takes twice the time and 5-14x the
+   memory; docs/perf-notes.md item 92), and the weight has at most
    ``PS_MAX_WEIGHT`` values: no im2col, no col2im. A larger weight (vocoder-1's
    8 MiB) goes to ``gemm``, whose one product reads it as it lies, where
    phase_shift copies it and streams it once per batch tile
@@ -85,6 +88,7 @@ __all__ = [
     "MAX_SUBPIXEL_WASTE",
     "MAX_WASTE",
     "PS_MAX_WEIGHT",
+    "S1_MAX_WASTE",
     "SHORT_ROW",
     "W4_MAX_CHANNELS",
     "W4_MIN_BATCH",
@@ -135,6 +139,8 @@ GATHER_CONV_MAX_WEIGHT = 1 << 17
 MAX_SUBPIXEL_WASTE = 2.0
 #: the largest share of extra products (padded grid / needed) phase_shift may compute
 MAX_WASTE = 1.15
+#: ... or this share on a stride-1 layer (docs/perf-notes.md item 92)
+S1_MAX_WASTE = 1.5
 #: phase_shift only for weights of at most this many values (4 MiB in float32; docs/perf-notes.md item 58)
 PS_MAX_WEIGHT = 1 << 20
 #: phase rows shorter than this make gemm's windowed adds slow (short inner loops) ...
@@ -226,14 +232,19 @@ def _gather_pays(spec: ConvSpec, n: int) -> bool:
         return False
     if GATHER_MIN_OUT <= mg <= GATHER_SMALL_MAX_OUT and gemm.phase_row(spec) < SHORT_ROW:
         return True
+    # gemm's layers, as before rule 6 took stride-1 layers with a halo (measured faster there: item 92)
+    every = _every_product(spec, n)
     return (gather.BLOCK_MIN_OUT <= mg <= GATHER_MAX_OUT and n >= GATHER_MIN_BATCH
-            and math.prod(spec.output_size) <= GATHER_MAX_PIXELS and _every_product(spec, n) == "gemm")
+            and math.prod(spec.output_size) <= GATHER_MAX_PIXELS
+            and (every == "gemm" or (every == "phase_shift" and phase_shift.waste(spec) > MAX_WASTE)))
 
 
 def _phase_shift_fits(spec: ConvSpec) -> bool:
-    """Rule 6: little waste on the padded grid, and a weight small enough to copy and stream per tile."""
+    """Rule 6: little waste on the padded grid (more on a stride-1 layer), and a weight small enough to copy and
+    stream per tile."""
     weight = spec.in_channels * (spec.out_channels // spec.groups) * math.prod(spec.kernel_size)
-    return phase_shift.waste(spec) <= MAX_WASTE and weight <= PS_MAX_WEIGHT
+    most = S1_MAX_WASTE if all(s == 1 for s in spec.stride) else MAX_WASTE
+    return phase_shift.waste(spec) <= most and weight <= PS_MAX_WEIGHT
 
 
 _TRANSPOSE = {"gather": gather.conv_transpose, "gemm": gemm.conv_transpose, "gemm_flat": gemm_flat.conv_transpose, "subpixel": subpixel.conv_transpose,
@@ -285,7 +296,8 @@ def choose_conv(spec: ConvSpec, n: int, compiled: bool = False, itemsize: int = 
         tspec = stride1_transpose_spec(spec)  # rules 2 and 6 only: rule 7's small batches are measured on transposed layers
         if compiled and fractions and _winograd4_pays(tspec, n, itemsize, _threads.num_threads()):
             return "winograd4"
-        if _every_product(tspec, n) == "phase_shift" and _phase_shift_fits(tspec):
+        halo = phase_shift.waste(tspec) <= MAX_WASTE or spec.nd >= 3  # 2-D: im2col measured faster (item 92)
+        if _every_product(tspec, n) == "phase_shift" and _phase_shift_fits(tspec) and halo:
             return "phase_shift"
     weight = spec.out_channels * (spec.in_channels // spec.groups) * math.prod(spec.kernel_size)
     if (compiled and spec.in_channels // spec.groups >= GATHER_MIN_IN and spec.output_size[-1] < SHORT_ROW
