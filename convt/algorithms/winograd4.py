@@ -179,6 +179,11 @@ _loops = _compiled.Loops(forward=_forward_loop, backward=_backward_loop, to_chan
 _TWINS = {"forward": _forward_numpy, "backward": _backward_numpy, "to_channels_last": _to_channels_last_numpy}
 
 
+def _pick_loops(dtype: np.dtype) -> dict[str, Callable]:
+    """The compiled loops where Numba can compile them for ``dtype``, else the NumPy twins."""
+    return {name: (_loops.get(name) if dtype in _compiled.DTYPES else None) or twin for name, twin in _TWINS.items()}
+
+
 def _outputs(k: int) -> int:
     """Outputs per tile on an axis of ``k`` taps: F(4, k) on at most 8 points (7 finite and infinity: ``k <= 5``),
     then fewer outputs, F(1, k) (the direct sum) from 8 taps.
@@ -214,13 +219,13 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1, fractions: 
     coords = [len(bt) for bt, *_ in axes]
     lengths = [length for _, _, _, _, length, _ in axes]
     tiles_per = [t for _, _, _, t, _, _ in axes]
+    ms = [m for _, _, m, _, _, _ in axes]
     # the stages, in turn in the two buffers: the padded input, each forward pass, the products, each backward pass
     stages = [math.prod(lengths) * cin]
     for a in range(spec.nd):
         stages.append(math.prod(coords[:a + 1]) * math.prod(tiles_per[:a + 1]) * math.prod(lengths[a + 1:]) * cin)
     stages.append(math.prod(coords) * math.prod(tiles_per) * cout)
     for a in reversed(range(spec.nd)):
-        ms = [m for _, _, m, _, _, _ in axes]
         stages.append(math.prod(coords[:a]) * math.prod(tiles_per) * math.prod(ms[a:]) * cout)
     sizes = (max(stages[0::2]), max(stages[1::2]))
     per_image = sum(sizes) * itemsize
@@ -297,7 +302,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     fractions = dtype.kind in "fc"
     threads = _threads.num_threads()
     axes, rows, blank, window, sizes, tiles = prepare(spec, n, x.dtype.itemsize, threads, fractions)
-    loops = {name: (_loops.get(name) if dtype in _compiled.DTYPES else None) or twin for name, twin in _TWINS.items()}
+    loops = _pick_loops(dtype)
     mats = [(bt.astype(dtype), at_.astype(dtype)) for bt, at_, *_ in axes]
     u = _weight(w, spec, dtype, [g for *_, g in axes])  # (coordinates, G, Cg, Mg)
     coords = [len(bt) for bt, *_ in axes]
@@ -403,24 +408,23 @@ def weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray:
     fractions = dtype.kind in "fc"
     threads = _threads.num_threads()
     axes, (xrows, xwin), (grows, gwin), sizes, tiles = prepare_grad(spec, n, x.dtype.itemsize, threads, fractions)
-    loops = {name: (_loops.get(name) if dtype in _compiled.DTYPES else None) or twin for name, twin in _TWINS.items()}
+    loops = _pick_loops(dtype)
     coords = [len(bt) for bt, *_ in axes]
     tiles_per = [t for _, _, _, t, _ in axes]
     lengths = [length for *_, length in axes]
     glengths = [OUTPUTS * t for t in tiles_per]
     steps = [OUTPUTS] * nd
+    bts, gs = [bt.astype(dtype) for bt, *_ in axes], [gm.astype(dtype) for _, gm, *_ in axes]
     partial: dict[int, np.ndarray] = {}
 
     def tile(nr: tuple[int, int]) -> None:
         n0, n1 = nr
         nb = n1 - n0
         bufs = [workspace(f"winograd4.g{j}", (nb * size,), dtype) for j, size in enumerate(sizes)]
-        xp = _padded(loops, x[n0:n1], *xrows_and_window, lengths, bufs[0], dtype)
-        xv, _ = _transform(loops, xp, [bt.astype(dtype) for bt, *_ in axes], steps, coords, tiles_per, lengths,
-                           bufs[:2], 1)
-        gp = _padded(loops, g[n0:n1], *grows_and_window, glengths, bufs[2], dtype)
-        gv, _ = _transform(loops, gp, [gm.astype(dtype) for _, gm, *_ in axes], steps, coords, tiles_per, glengths,
-                           bufs[2:], 1)
+        xp = _padded(loops, x[n0:n1], *xrows, xwin, lengths, bufs[0], dtype)
+        xv, _ = _transform(loops, xp, bts, steps, coords, tiles_per, lengths, bufs[:2], 1)
+        gp = _padded(loops, g[n0:n1], *grows, gwin, glengths, bufs[2], dtype)
+        gv, _ = _transform(loops, gp, gs, steps, coords, tiles_per, glengths, bufs[2:], 1)
         count, ntiles = math.prod(coords), nb * math.prod(tiles_per)
         xm = xv.reshape(count, ntiles, groups, cg).transpose(0, 2, 3, 1)  # (coords, G, Cg, tiles)
         gm = gv.reshape(count, ntiles, groups, mg).transpose(0, 2, 1, 3)  # (coords, G, tiles, Mg)
@@ -430,8 +434,6 @@ def weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray:
         else:
             partial[key] = np.matmul(xm, gm)
 
-    xrows_and_window = (xrows[0], xrows[1], xwin)
-    grows_and_window = (grows[0], grows[1], gwin)
     _threads.run_tiles(tile, tiles, small=getattr(tiles, "small", False))
     acc, *rest = partial.values()
     for part in rest:
