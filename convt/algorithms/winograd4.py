@@ -30,9 +30,9 @@ optional ``numba`` package is installed; NumPy twins run them otherwise
 (exact, slower; the planner then never picks this algorithm). The price is
 the transformed weight, ``(n/r)**d`` times the weight (4x for 3 x 3), and
 float32 rounding: the transforms' entries (up to 8 and 1/24) make the
-float32 error about 30x that of a direct sum (within 1e-5 of the largest
-output on 3 x 3 layers, docs/perf-notes.md item 90); float64 stays within
-1e-13.
+float32 error 20-40x that of a direct sum (about 1e-5 of the largest
+output on 3 x 3 layers: 6.4e-6 on 64 channels, up to 1.3e-5 on 128;
+docs/perf-notes.md item 90); float64 stays within 1e-13.
 
 :func:`weight_grad` is the stride-1 weight gradient by the same passes:
 per axis F(k, 4), the 4 output-gradient values of a tile as the filter,
