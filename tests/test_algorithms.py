@@ -466,7 +466,8 @@ def test_planner_takes_winograd4_within_the_memory_bound(threads, transposed, mo
     w = rng.standard_normal((64, 64, 3, 3), dtype=np.float32) / 8
     make = conv_transpose_spec if transposed else conv_spec
     spec, _ = make(x.shape, w.shape, padding=1)
-    choose = fast.choose_transpose(spec, 16, 4, threads, True) if transposed else fast.choose_conv(spec, 16, True)
+    choose = (fast.choose_transpose(spec, 16, 4, threads, True) if transposed
+              else fast.choose_conv(spec, 16, True, threads=threads))
     assert choose == "winograd4"
     call = (lambda: convt.conv_transpose(x, w, padding=1)) if transposed else (lambda: convt.conv(x, w, padding=1))
     y = _within_the_memory_bound(call, threads, x.nbytes + w.nbytes)

@@ -136,13 +136,14 @@ def conv_weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray
 def _winograds(spec: ConvSpec, n: int, dtype: np.dtype) -> bool:
     """Whether the gradients run Winograd's F(4, 3) (:mod:`convt.algorithms.winograd4`): where the planner's
     direct convolution does (stride-1 3 x 3 layers of 32-128 channels; docs/perf-notes.md item 91)."""
-    return fast.choose_conv(spec, n, _compiled.available(), dtype.itemsize, dtype.kind in "fc") == "winograd4"
+    return fast.choose_conv(spec, n, _compiled.available(), dtype.itemsize, dtype.kind in "fc",
+                            num_threads()) == "winograd4"
 
 
 def _gathers(spec: ConvSpec, n: int) -> bool:
     """Whether the gradients' im2col runs compiled (:mod:`convt.algorithms.gather`): where the planner's
     direct convolution would."""
-    return fast.choose_conv(spec, n, gather.available()) == "gather"
+    return fast.choose_conv(spec, n, gather.available(), threads=num_threads()) == "gather"
 
 
 def conv_and_weight_grad(x: np.ndarray, w: np.ndarray, g: np.ndarray,

@@ -276,11 +276,12 @@ def stride1_transpose_spec(spec: ConvSpec) -> ConvSpec:
 
 
 @functools.lru_cache(maxsize=1024)
-def choose_conv(spec: ConvSpec, n: int, compiled: bool = False, itemsize: int = 4, fractions: bool = True) -> str:
+def choose_conv(spec: ConvSpec, n: int, compiled: bool = False, itemsize: int = 4, fractions: bool = True,
+                threads: int = 1) -> str:
     """The algorithm the planner runs for a direct spec: "winograd4", "phase_shift", "gather" or "im2col".
 
     ``compiled``: whether Numba's loops can be compiled (:func:`convt.algorithms._compiled.available`);
-    ``itemsize`` and ``fractions`` as for :func:`choose_transpose`.
+    ``itemsize``, ``fractions`` and ``threads`` as for :func:`choose_transpose`.
 
     >>> from convt.spec import conv_spec
     >>> same = conv_spec((16, 64, 32, 32), (64, 64, 3, 3), padding=1)[0]
@@ -294,7 +295,7 @@ def choose_conv(spec: ConvSpec, n: int, compiled: bool = False, itemsize: int = 
     """
     if all(s == 1 for s in spec.stride):
         tspec = stride1_transpose_spec(spec)  # rules 2 and 6 only: rule 7's small batches are measured on transposed layers
-        if compiled and fractions and _winograd4_pays(tspec, n, itemsize, _threads.num_threads()):
+        if compiled and fractions and _winograd4_pays(tspec, n, itemsize, threads):
             return "winograd4"
         halo = phase_shift.waste(tspec) <= MAX_WASTE or spec.nd >= 3  # 2-D: im2col measured faster (item 92)
         if _every_product(tspec, n) == "phase_shift" and _phase_shift_fits(tspec) and halo:
@@ -322,7 +323,8 @@ def conv_by_phase_shift(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndar
 
 def conv(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """Direct convolution by the algorithm :func:`choose_conv` picks."""
-    choice = choose_conv(spec, x.shape[0], _compiled.available(), x.dtype.itemsize, np.result_type(x, w).kind in "fc")
+    choice = choose_conv(spec, x.shape[0], _compiled.available(), x.dtype.itemsize, np.result_type(x, w).kind in "fc",
+                         _threads.num_threads())
     if choice in ("phase_shift", "winograd4"):
         return conv_by_transpose(x, w, spec, choice)
     return (gather.conv if choice == "gather" else im2col.conv)(x, w, spec)

@@ -420,7 +420,8 @@ def weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray:
     def tile(nr: tuple[int, int]) -> None:
         n0, n1 = nr
         nb = n1 - n0
-        bufs = [workspace(f"winograd4.g{j}", (nb * size,), dtype) for j, size in enumerate(sizes)]
+        # the forward's two buffers, then two more: one call's scratch is the next's (a gradient's two calls)
+        bufs = [workspace(f"winograd4.{j}", (nb * size,), dtype) for j, size in enumerate(sizes)]
         xp = _padded(loops, x[n0:n1], *xrows, xwin, lengths, bufs[0], dtype)
         xv, _ = _transform(loops, xp, bts, steps, coords, tiles_per, lengths, bufs[:2], 1)
         gp = _padded(loops, g[n0:n1], *grows, gwin, glengths, bufs[2], dtype)
