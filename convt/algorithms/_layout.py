@@ -36,6 +36,7 @@ __all__ = [
     "bounded_tiles",
     "channel_major",
     "clear_workspaces",
+    "io_bytes",
     "phase_kernels",
     "pieces_for",
     "result",
@@ -232,9 +233,16 @@ def untapped_result(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray 
 
 
 class Tiles(list):
-    """The ``(start, stop)`` batch tiles of a call; ``small``: too little work to share."""
+    """The ``(start, stop)`` batch tiles of a call; ``small``: too little work to share.
+
+    From :func:`bounded_tiles` also ``tile_bytes`` (the largest tile's temporaries), ``peak`` (the call's
+    estimated peak beside its arrays) and ``io`` (the bytes of input, weight and result).
+    """
 
     small = False
+    tile_bytes = 0
+    peak = 0
+    io = 0
 
 
 def batch_tiles(n: int, per_image_bytes: int, budget: int | None = None, at_least: int = 1,
@@ -342,7 +350,23 @@ def bounded_tiles(n: int, per_image_bytes: int, most: int, io: int, beside: int,
     """
     room = (PEAK_SHARE * io - beside) // max(threads, 1)
     budget = int(max(min(most, room), per_image_bytes))
-    return batch_tiles(n, per_image_bytes, budget, at_least=threads, multiply_adds=multiply_adds)
+    tiles = batch_tiles(n, per_image_bytes, budget, at_least=threads, multiply_adds=multiply_adds)
+    tiles.tile_bytes = max((b - a for a, b in tiles), default=0) * per_image_bytes
+    tiles.peak = beside + (1 if tiles.small else min(threads, len(tiles))) * tiles.tile_bytes
+    tiles.io = io
+    return tiles
+
+
+def io_bytes(spec, n: int, itemsize: int) -> int:
+    """The bytes of a call's input, weight and result: what the memory bound is a share of.
+
+    >>> from convt.spec import conv_transpose_spec
+    >>> io_bytes(conv_transpose_spec((2, 3, 4), (3, 5, 2), stride=2)[0], 2, 4)   # 24 + 80 values, 30 weights
+    536
+    """
+    cin, cout = spec.in_channels, spec.out_channels
+    return itemsize * (n * (cin * math.prod(spec.input_size) + cout * math.prod(spec.output_size))
+                       + cin * (cout // spec.groups) * math.prod(spec.kernel_size))
 
 
 def accumulate(partial: dict[int, np.ndarray], gm: np.ndarray, cols: np.ndarray, dtype: np.dtype,

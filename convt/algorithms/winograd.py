@@ -48,6 +48,7 @@ from ._layout import (
     WEIGHT_SPLIT_BYTES,
     axis_phases,
     bounded_tiles,
+    io_bytes,
     result,
     tap_major,
     untapped_result,
@@ -144,14 +145,9 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1, halves: boo
         + (steps_most * t_all + stages_out + math.prod(out_tile)) * cout  # one phase's products, its output stages, the tile
     )
     fixed = itemsize * (len(rows) + math.prod(spec.kernel_size)) * cin * (cout // spec.groups)  # the weights
-    io = itemsize * (n * (cin * math.prod(spec.input_size) + cout * math.prod(spec.output_size))
-                     + cin * (cout // spec.groups) * math.prod(spec.kernel_size))
     out_bytes = itemsize * n * cout * math.prod(spec.output_size)
-    tiles = bounded_tiles(n, per_image, TILE_BYTES, io, fixed + out_bytes, threads, spec.multiply_adds(n))
-    tile_bytes = max(b - a for a, b in tiles) * per_image
-    tiles.tile_bytes = tile_bytes  # the largest tile's temporaries, and the call's peak beside its arrays:
-    tiles.peak = fixed + out_bytes + (1 if tiles.small else min(threads, len(tiles))) * tile_bytes
-    tiles.io = io
+    tiles = bounded_tiles(n, per_image, TILE_BYTES, io_bytes(spec, n, itemsize), fixed + out_bytes, threads,
+                          spec.multiply_adds(n))
     return axes, kinds, tuple(rows), tuple(phases), covered, out_tile, tiles
 
 

@@ -51,7 +51,7 @@ import numpy as np
 from .. import arithmetic as ar
 from ..spec import ConvSpec
 from . import _compiled, _threads, im2col, winograd
-from ._layout import bounded_tiles, result, untapped_result, workspace
+from ._layout import PEAK_SHARE, bounded_tiles, io_bytes, result, untapped_result, workspace
 
 __all__ = ["MIN_TILE_BYTES", "OUTPUTS", "SPLIT_VALUES", "TILE_BYTES", "conv_transpose", "fits", "grad_applies", "prepare",
            "prepare_grad", "weight_grad"]
@@ -231,12 +231,8 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1, fractions: 
     per_image = sum(sizes) * itemsize
     weight = math.prod(coords) * cin * (cout // spec.groups) * itemsize  # the transformed weight
     out_bytes = n * cout * math.prod(spec.output_size) * itemsize
-    io = itemsize * (n * (cin * math.prod(spec.input_size) + cout * math.prod(spec.output_size))
-                     + cin * (cout // spec.groups) * math.prod(spec.kernel_size))
-    tiles = bounded_tiles(n, per_image, TILE_BYTES, io, weight + out_bytes, threads, spec.multiply_adds(n))
-    tiles.tile_bytes = max(b - a for a, b in tiles) * per_image
-    tiles.peak = weight + out_bytes + (1 if tiles.small else min(threads, len(tiles))) * tiles.tile_bytes
-    tiles.io = io
+    tiles = bounded_tiles(n, per_image, TILE_BYTES, io_bytes(spec, n, itemsize), weight + out_bytes, threads,
+                          spec.multiply_adds(n))
     return tuple(axes), rows, blank, pads[-1], sizes, tiles
 
 
@@ -265,7 +261,7 @@ def fits(spec: ConvSpec, n: int, itemsize: int, threads: int) -> bool:
     within :data:`convt.algorithms._layout.PEAK_SHARE` times its input, weight and result."""
     tiles = prepare(spec, n, itemsize, threads)[-1]
     whole = len(tiles) <= max(threads, 1) and tiles.tile_bytes * len(tiles) < MIN_TILE_BYTES * max(threads, 1)
-    return (tiles.tile_bytes >= MIN_TILE_BYTES or whole) and tiles.peak <= winograd.PEAK_SHARE * tiles.io
+    return (tiles.tile_bytes >= MIN_TILE_BYTES or whole) and tiles.peak <= PEAK_SHARE * tiles.io
 
 
 def _weight(w: np.ndarray, spec: ConvSpec, dtype: np.dtype, gs) -> np.ndarray:
@@ -374,9 +370,8 @@ def prepare_grad(spec: ConvSpec, n: int, itemsize: int, threads: int = 1, fracti
     sizes = (*stages(cin, lengths), *stages(cout, glengths))
     per_image = sum(sizes) * itemsize
     grad = math.prod(coords) * cin * (cout // spec.groups) * itemsize  # each thread's transformed sums
-    io = itemsize * (n * (cin * math.prod(spec.input_size) + cout * math.prod(spec.output_size))
-                     + cin * (cout // spec.groups) * math.prod(spec.kernel_size))
-    tiles = bounded_tiles(n, per_image, TILE_BYTES, io, grad * (1 + threads), threads, spec.multiply_adds(n))
+    tiles = bounded_tiles(n, per_image, TILE_BYTES, io_bytes(spec, n, itemsize), grad * (1 + threads), threads,
+                          spec.multiply_adds(n))
     return tuple(axes), (xrows, xwin[-1]), (grows, gwin[-1]), sizes, tiles
 
 
