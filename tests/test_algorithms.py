@@ -95,6 +95,33 @@ def test_every_transposed_algorithm_equals_reference(case, seed):
         check(f"algorithms gemm {layout} vs reference", gemm.conv_transpose(x, w, spec, layout), ref)
 
 
+def _poisoned(workspace):
+    """``workspace`` whose floating-point buffers come filled with NaN: a read of a value never written shows."""
+    def fresh(name, shape, dtype):
+        a = workspace(name, shape, dtype)
+        if np.dtype(dtype).kind in "fc":
+            a.fill(np.nan)
+        return a
+    return fresh
+
+
+@settings(max_examples=60, deadline=None)
+@given(layer(transposed=True), st.integers(0, 2**16))
+@example((2, 1, 2, 2, (4, 4), (4, 4), dict(stride=(2, 2), padding=((1, 1), (1, 1)), dilation=(1, 1), groups=1,
+                                            output_padding=(0, 0))), 0)
+def test_gemm_channels_last_reads_only_the_rows_it_computes(case, seed):
+    """The channels-last products skip the first-axis rows a tap sends into the crop; nothing reads them."""
+    _rng, x, w, spec = _draw(case, seed, transposed=True)
+    if spec is None:
+        return
+    old, gemm.workspace = gemm.workspace, _poisoned(gemm.workspace)
+    try:
+        got = gemm.conv_transpose(x, w, spec, "channels_last")
+    finally:
+        gemm.workspace = old
+    check("gemm channels-last on NaN-filled buffers vs reference", got, algorithms.conv_transpose(x, w, spec, "reference"))
+
+
 @settings(max_examples=60, deadline=None)
 @given(layer(transposed=True), st.integers(0, 2**16), st.sampled_from([0, 10**9]))
 def test_gemm_products_per_image_or_on_a_copy(case, seed, threshold):

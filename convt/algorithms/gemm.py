@@ -34,9 +34,22 @@ import numpy as np
 from .. import arithmetic as ar
 from ..spec import ConvSpec
 from . import _threads
-from ._layout import axis_phases, batch_tiles, channel_major, pieces_for, result, tap_major, untapped_result, workspace
+from ._layout import (
+    axis_phases,
+    batch_tiles,
+    channel_major,
+    first_axis_products,
+    first_axis_rows,
+    first_axis_view,
+    pieces_for,
+    result,
+    tap_major,
+    untapped_result,
+    workspace,
+)
 
-__all__ = ["BATCH_PIXELS", "CL_COLUMNS", "SPLIT_COLUMNS_BYTES", "channels_last", "conv_transpose", "phase_row", "prepare"]
+__all__ = ["BATCH_PIXELS", "CL_COLUMNS", "SPLIT_COLUMNS_BYTES", "channels_last", "conv_transpose", "phase_row",
+           "prepare"]
 
 #: with at least this many input pixels per image, the channels-first product runs image by image on the
 #: input as it lies (no channel-major copy); below it, one product on a channel-major copy of the tile
@@ -189,10 +202,11 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, layout: str | N
     def tile(nr: tuple[int, int]) -> None:
         n0, n1 = nr
         nb = n1 - n0
-        if last:  # the tile's channels-last copy, (G, nb*P, Cg), for every block's product
-            xl = workspace("gemm.x", (groups, nb, pixels, cg), x.dtype)
-            np.copyto(xl, x[n0:n1].reshape(nb, groups, cg, -1).transpose(1, 0, 3, 2))
-            columns = functools.partial(_columns_last, xl.reshape(groups, nb * pixels, cg), wm, spec, block, dtype)
+        if last:  # the tile's channels-last copy, first axis outermost, (G, i0, nb * rest, Cg), for every block
+            i0, rest = spec.input_size[0], pixels // spec.input_size[0]
+            xl = workspace("gemm.x", (groups, i0, nb, rest, cg), x.dtype)
+            np.copyto(xl, x[n0:n1].reshape(nb, groups, cg, i0, rest).transpose(1, 3, 0, 4, 2))
+            columns = functools.partial(_columns_last, xl.reshape(groups, i0, nb * rest, cg), wm, spec, block, dtype)
         else:  # one product of every tap: the only block
             every = _columns_first(x[n0:n1], wm, spec, dtype)
 
@@ -229,9 +243,9 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, layout: str | N
                             continue
                         start = base + offsets.get(j, shared)
                         mem = store[start:start + math.prod(sizes) * math.prod(counts)]
-                        if last:  # the buffer in the same order as the columns: (G, nb, *counts, Mg)
-                            acc = mem.reshape(sizes[0], sizes[2], *counts, sizes[1]).transpose(
-                                0, nd + 2, 1, *range(2, nd + 2))
+                        if last:  # the buffer in the same order as the columns: (G, counts[0], nb, *rest, Mg)
+                            acc = mem.reshape(sizes[0], counts[0], sizes[2], *counts[1:], sizes[1]).transpose(
+                                0, nd + 2, 2, 1, *range(3, nd + 2))
                         else:
                             acc = mem.reshape(*sizes, *counts)
                         rest = srcs
@@ -257,16 +271,16 @@ def _columns_last(xl: np.ndarray, wm: np.ndarray, spec: ConvSpec, block: int, dt
                   b: int) -> np.ndarray:
     """Block ``b`` of a channels-last tile's products, viewed ``(G, block, Mg, nb, *i)``.
 
-    ``(G, nb*P, Cg) @ (G, Cg, block*Mg) -> (G, nb, *i, block, Mg)``: the
-    taps ``b*block ... (b+1)*block - 1`` of the tap-major weight, a column
-    slice that BLAS reads as it lies.
+    The taps ``b*block ... (b+1)*block - 1`` of the tap-major weight
+    (first-axis tap ``b``), a column slice that BLAS reads as it lies, on
+    the rows that tap sends into the output (:func:`convt.algorithms._layout.first_axis_products`).
     """
-    groups, pix, _ = xl.shape
-    mg, nd = spec.out_channels // groups, spec.nd
-    cols = np.matmul(xl, wm[:, :, b * block * mg:(b + 1) * block * mg],
-                     out=workspace("gemm.cols", (groups, pix, block * mg), dtype))
-    cols = cols.reshape(groups, pix // math.prod(spec.input_size), *spec.input_size, block, mg)
-    return cols.transpose(0, nd + 2, nd + 3, 1, *range(2, nd + 2))
+    groups, i0, inner, _ = xl.shape
+    mg = spec.out_channels // groups
+    cols = workspace("gemm.cols", (groups, i0, inner, block * mg), dtype)
+    first_axis_products(xl, wm[:, :, b * block * mg:(b + 1) * block * mg], cols, first_axis_rows(spec)[b:b + 1])
+    nb = inner * i0 // math.prod(spec.input_size)
+    return first_axis_view(cols, spec, nb, block)
 
 
 def _columns_first(x: np.ndarray, wm: np.ndarray, spec: ConvSpec, dtype: np.dtype) -> np.ndarray:
