@@ -536,11 +536,13 @@ def test_planner_takes_the_compiled_gather_within_the_memory_bound(threads, x_sh
     ((64, 16, 14, 14), 32, 2),  # ae-1's adjoint
     ((16, 64, 10, 10), 64, 1),  # stride 1 on a small image
     ((8, 16, 8, 8, 8), 32, 2),  # 3-D
+    ((32, 128, 16, 16), 256, 2),  # a large weight (2**18 values) on a batch 8x its output channels in rows
 ])
 def test_direct_planner_takes_the_compiled_gather_within_the_memory_bound(threads, x_shape, c_out, stride,
                                                                             monkeypatch):
-    """Short output rows, 16+ input channels and a small weight: the direct convolution's compiled im2col, at a
-    peak within 2x the arrays; never for a large weight (copied on every call) nor without Numba."""
+    """Short output rows, 16+ input channels and a small weight (or a batch large beside it): the direct
+    convolution's compiled im2col, at a peak within 2x the arrays; never for a large weight on a small batch
+    (copied on every call) nor without Numba."""
     rng = np.random.default_rng(5)
     x = rng.standard_normal(x_shape, dtype=np.float32)
     w = rng.standard_normal((c_out, x_shape[1], *(3,) * (len(x_shape) - 2)), dtype=np.float32)
@@ -549,6 +551,7 @@ def test_direct_planner_takes_the_compiled_gather_within_the_memory_bound(thread
     assert fast.choose_conv(spec, x_shape[0], compiled=False) == "im2col"
     big, _ = conv_spec((64, 256, 8, 8), (512, 256, 4, 4), stride=2, padding=1)  # dcgan-1's adjoint: 2**21 values
     assert fast.choose_conv(big, 64, compiled=True) == "im2col"
+    assert fast.choose_conv(big, 256, compiled=True) == "gather"  # 4096 rows: 8 per output channel
     y = _within_the_memory_bound(lambda: convt.conv(x, w, stride=stride, padding=1), threads, x.nbytes + w.nbytes)
     ref = algorithms.conv(x[:2].astype(np.float64), w.astype(np.float64), spec, "reference")
     check("gather conv float32 vs float64 reference", y[:2], ref, tol=1e-5)

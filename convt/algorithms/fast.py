@@ -59,9 +59,11 @@ kernel (crop :func:`convt.arithmetic.stride1_transpose_crop`) whenever rule
 2 sends that to ``winograd4`` or rule 6 to ``phase_shift``; else ``gather`` where its loop can be
 compiled, the output rows are shorter than ``SHORT_ROW``, there are at
 least ``GATHER_MIN_IN`` input channels per group and the weight has at most
-``GATHER_CONV_MAX_WEIGHT`` values (it is copied to the columns' order on
-every call; docs/perf-notes.md item 86); otherwise ``im2col`` (threaded
-gather, one product per batch tile).
+``GATHER_CONV_MAX_WEIGHT`` values or the product at least ``GATHER_CONV_ROWS``
+rows (batch x output pixels) per output channel (the weight is copied to the
+columns' order on every call, and pays where the batch is large beside it:
+DCGAN-2's adjoint at batch 64; docs/perf-notes.md items 86 and 94); otherwise
+``im2col`` (threaded gather, one product per batch tile).
 """
 
 from __future__ import annotations
@@ -78,6 +80,7 @@ from . import _compiled, _threads, gather, gemm, gemm_flat, im2col, phase_shift,
 __all__ = [
     "FLAT_MIN_PIXELS",
     "GATHER_CONV_MAX_WEIGHT",
+    "GATHER_CONV_ROWS",
     "GATHER_MAX_OUT",
     "GATHER_MAX_PIXELS",
     "GATHER_MIN_BATCH",
@@ -135,6 +138,9 @@ GATHER_MAX_PIXELS = 4096
 GATHER_MIN_IN = 16
 #: ... for weights of at most this many values (docs/perf-notes.md item 86)
 GATHER_CONV_MAX_WEIGHT = 1 << 17
+#: ... or any weight where the product has at least this many rows (batch x output pixels) per output channel
+#: (docs/perf-notes.md item 94)
+GATHER_CONV_ROWS = 8
 #: the largest share of products on padding (computed / real) subpixel may compute (docs/perf-notes.md item 60)
 MAX_SUBPIXEL_WASTE = 2.0
 #: the largest share of extra products (padded grid / needed) phase_shift may compute
@@ -292,6 +298,9 @@ def choose_conv(spec: ConvSpec, n: int, compiled: bool = False, itemsize: int = 
     >>> ae1 = conv_spec((64, 16, 14, 14), (32, 16, 3, 3), stride=2, padding=1)[0]
     >>> choose_conv(ae1, 64), choose_conv(ae1, 64, compiled=True)
     ('im2col', 'gather')
+    >>> dcgan2 = conv_spec((64, 128, 16, 16), (256, 128, 4, 4), stride=2, padding=1)[0]  # 2**19 weights
+    >>> choose_conv(dcgan2, 64, compiled=True), choose_conv(dcgan2, 8, compiled=True)
+    ('gather', 'im2col')
     """
     if all(s == 1 for s in spec.stride):
         tspec = stride1_transpose_spec(spec)  # rules 2 and 6 only: rule 7's small batches are measured on transposed layers
@@ -301,8 +310,9 @@ def choose_conv(spec: ConvSpec, n: int, compiled: bool = False, itemsize: int = 
         if _every_product(tspec, n) == "phase_shift" and _phase_shift_fits(tspec) and halo:
             return "phase_shift"
     weight = spec.out_channels * (spec.in_channels // spec.groups) * math.prod(spec.kernel_size)
+    columns = n * math.prod(spec.output_size)  # the product's rows: the weight's copy is paid once for them all
     if (compiled and spec.in_channels // spec.groups >= GATHER_MIN_IN and spec.output_size[-1] < SHORT_ROW
-            and weight <= GATHER_CONV_MAX_WEIGHT):
+            and (weight <= GATHER_CONV_MAX_WEIGHT or columns >= GATHER_CONV_ROWS * spec.out_channels)):
         return "gather"
     return "im2col"
 

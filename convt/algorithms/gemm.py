@@ -15,7 +15,11 @@ Channels-last (:func:`channels_last`: small images, many output channels)
 the product is ``(G, nb*P, Cg) @ (G, Cg, T*Mg)`` on a tap-major weight, cut
 by the first kernel axis: one product per first-axis tap, whose columns
 are added into the phases they feed before the next product overwrites
-them. The columns of a tile stay a few hundred KiB to a few MiB, near the
+them. Each of those products runs only on the input rows its tap sends
+into the output (:func:`convt.algorithms._layout.first_axis_rows`; the
+tile's copy has its first axis outermost so that they are one block):
+DCGAN's 4 x 4 inputs with k4 s2 p1 drop an eighth of the multiply-adds
+(docs/perf-notes.md item 93). The columns of a tile stay a few hundred KiB to a few MiB, near the
 core's cache, and the tiles grow to more rows per product (faster in
 OpenBLAS) within the same budget (docs/perf-notes.md item 74).
 
