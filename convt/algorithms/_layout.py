@@ -36,9 +36,6 @@ __all__ = [
     "bounded_tiles",
     "channel_major",
     "clear_workspaces",
-    "first_axis_products",
-    "first_axis_rows",
-    "first_axis_view",
     "io_bytes",
     "phase_kernels",
     "pieces_for",
@@ -226,52 +223,6 @@ def axis_phases(spec: ConvSpec) -> tuple[tuple[tuple[int, int, tuple[tuple[int, 
                      zip(spec.input_size, spec.kernel_size, spec.stride, spec.dilation, spec.pads, spec.output_size))
     covered = all(len(ph) == min(s, o) for ph, s, o in zip(per_axis, spec.stride, spec.output_size))
     return per_axis, covered
-
-
-@functools.lru_cache(maxsize=512)
-def first_axis_rows(spec: ConvSpec) -> tuple[tuple[int, int], ...]:
-    """Per first-axis tap of a transposed spec, the inputs ``j0 <= j < j1`` on the first axis it sends into
-    the output (:func:`convt.arithmetic.transpose_tap_range`; ``(0, 0)`` for none).
-
-    The channels-last products compute only these rows (:func:`first_axis_products`): the others would land
-    in the crop. DCGAN's 4 x 4 input, k4 s2 p1, drops 2 of its 16 (tap, row) pairs, an eighth of its
-    multiply-adds (docs/perf-notes.md item 93).
-
-    >>> from convt.spec import conv_transpose_spec
-    >>> first_axis_rows(conv_transpose_spec((1, 1, 4, 4), (1, 1, 4, 4), stride=2, padding=1)[0])
-    ((1, 4), (0, 4), (0, 4), (0, 3))
-    """
-    i, k, s, d, (cb, _), o = (spec.input_size[0], spec.kernel_size[0], spec.stride[0], spec.dilation[0],
-                              spec.pads[0], spec.output_size[0])
-    reach = [ar.transpose_tap_range(i, o, s, d, cb, t) for t in range(k)]
-    return tuple((0, 0) if r is None else (r[0], r[1] + 1) for r in reach)
-
-
-def first_axis_products(xl: np.ndarray, wm: np.ndarray, cols: np.ndarray, rows) -> None:
-    """The channels-last products of a tile, one per first-axis tap, each on the rows that tap reaches.
-
-    ``xl``: the tile's input with its first axis outermost, ``(G, i0, nb * rest, Cg)``, so that
-    the rows of a range of ``i0`` are one block; ``wm``: ``(G, Cg, len(rows) * width)``, the taps of
-    one first-axis index in each ``width`` columns; ``cols``: ``(G, i0, nb * rest, len(rows) * width)``,
-    where tap ``t``'s block gets ``xl[:, j0:j1] @ wm[..., t]`` for ``rows[t] = (j0, j1)``
-    (:func:`first_axis_rows`). The rows outside stay as they are: no output reads them.
-    """
-    groups, cg = xl.shape[0], xl.shape[3]
-    width = wm.shape[2] // len(rows)
-    if all(r == rows[0] for r in rows):  # every tap reaches the same rows: one product
-        j0, j1 = rows[0]
-        np.matmul(xl[:, j0:j1].reshape(groups, -1, cg), wm, out=cols[:, j0:j1].reshape(groups, -1, wm.shape[2]))
-        return
-    for t, (j0, j1) in enumerate(rows):
-        np.matmul(xl[:, j0:j1].reshape(groups, -1, cg), wm[:, :, t * width:(t + 1) * width],
-                  out=cols[:, j0:j1].reshape(groups, -1, cols.shape[3])[:, :, t * width:(t + 1) * width])
-
-
-def first_axis_view(cols: np.ndarray, spec: ConvSpec, nb: int, taps: int) -> np.ndarray:
-    """:func:`first_axis_products`' ``cols`` of ``taps`` taps, viewed ``(G, taps, Mg, nb, *i)``."""
-    groups, nd = cols.shape[0], spec.nd
-    cols = cols.reshape(groups, spec.input_size[0], nb, *spec.input_size[1:], taps, spec.out_channels // groups)
-    return cols.transpose(0, nd + 2, nd + 3, 2, 1, *range(3, nd + 2))
 
 
 def untapped_result(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray | None:

@@ -16,10 +16,10 @@ the product is ``(G, nb*P, Cg) @ (G, Cg, T*Mg)`` on a tap-major weight, cut
 by the first kernel axis: one product per first-axis tap, whose columns
 are added into the phases they feed before the next product overwrites
 them. Each of those products runs only on the input rows its tap sends
-into the output (:func:`convt.algorithms._layout.first_axis_rows`; the
-tile's copy has its first axis outermost so that they are one block):
-DCGAN's 4 x 4 inputs with k4 s2 p1 drop an eighth of the multiply-adds
-(docs/perf-notes.md item 93). The columns of a tile stay a few hundred KiB to a few MiB, near the
+into the output (:func:`first_axis_rows`; the tile's copy has its first
+axis outermost so that they are one block): DCGAN's 4 x 4 inputs with k4
+s2 p1 drop an eighth of the multiply-adds (docs/perf-notes.md item 93).
+The columns of a tile stay a few hundred KiB to a few MiB, near the
 core's cache, and the tiles grow to more rows per product (faster in
 OpenBLAS) within the same budget (docs/perf-notes.md item 74).
 
@@ -42,9 +42,6 @@ from ._layout import (
     axis_phases,
     batch_tiles,
     channel_major,
-    first_axis_products,
-    first_axis_rows,
-    first_axis_view,
     pieces_for,
     result,
     tap_major,
@@ -52,8 +49,8 @@ from ._layout import (
     workspace,
 )
 
-__all__ = ["BATCH_PIXELS", "CL_COLUMNS", "SPLIT_COLUMNS_BYTES", "channels_last", "conv_transpose", "phase_row",
-           "prepare"]
+__all__ = ["BATCH_PIXELS", "CL_COLUMNS", "SPLIT_COLUMNS_BYTES", "channels_last", "conv_transpose",
+           "first_axis_rows", "phase_row", "prepare"]
 
 #: with at least this many input pixels per image, the channels-first product runs image by image on the
 #: input as it lies (no channel-major copy); below it, one product on a channel-major copy of the tile
@@ -275,16 +272,43 @@ def _columns_last(xl: np.ndarray, wm: np.ndarray, spec: ConvSpec, block: int, dt
                   b: int) -> np.ndarray:
     """Block ``b`` of a channels-last tile's products, viewed ``(G, block, Mg, nb, *i)``.
 
-    The taps ``b*block ... (b+1)*block - 1`` of the tap-major weight
+    ``(G, rows, Cg) @ (G, Cg, block*Mg) -> (G, i0, nb, *rest, block, Mg)``:
+    the taps ``b*block ... (b+1)*block - 1`` of the tap-major weight
     (first-axis tap ``b``), a column slice that BLAS reads as it lies, on
-    the rows that tap sends into the output (:func:`convt.algorithms._layout.first_axis_products`).
+    the rows of the inputs ``j0 <= i0 < j1`` that this tap sends into the
+    output only (:func:`first_axis_rows`); the other rows are left as they
+    are, since no phase reads them. ``xl`` is the tile's input with its
+    first axis outermost, ``(G, i0, nb * rest, Cg)``, so that those rows are
+    one block.
     """
-    groups, i0, inner, _ = xl.shape
-    mg = spec.out_channels // groups
+    groups, i0, inner, cg = xl.shape
+    mg, nd = spec.out_channels // groups, spec.nd
     cols = workspace("gemm.cols", (groups, i0, inner, block * mg), dtype)
-    first_axis_products(xl, wm[:, :, b * block * mg:(b + 1) * block * mg], cols, first_axis_rows(spec)[b:b + 1])
+    j0, j1 = first_axis_rows(spec)[b]
+    np.matmul(xl[:, j0:j1].reshape(groups, -1, cg), wm[:, :, b * block * mg:(b + 1) * block * mg],
+              out=cols[:, j0:j1].reshape(groups, -1, block * mg))
     nb = inner * i0 // math.prod(spec.input_size)
-    return first_axis_view(cols, spec, nb, block)
+    cols = cols.reshape(groups, i0, nb, *spec.input_size[1:], block, mg)
+    return cols.transpose(0, nd + 2, nd + 3, 2, 1, *range(3, nd + 2))
+
+
+@functools.lru_cache(maxsize=512)
+def first_axis_rows(spec: ConvSpec) -> tuple[tuple[int, int], ...]:
+    """Per first-axis tap, the inputs ``j0 <= j < j1`` on the first axis that it sends into the output
+    (:func:`convt.arithmetic.transpose_tap_range`; ``(0, 0)`` for none).
+
+    The channels-last products compute only these rows: the others would
+    land in the crop. DCGAN's 4 x 4 input, k4 s2 p1, drops 2 of its 16 (tap,
+    row) pairs, an eighth of its multiply-adds (docs/perf-notes.md item 93).
+
+    >>> from convt.spec import conv_transpose_spec
+    >>> first_axis_rows(conv_transpose_spec((1, 1, 4, 4), (1, 1, 4, 4), stride=2, padding=1)[0])
+    ((1, 4), (0, 4), (0, 4), (0, 3))
+    """
+    i, k, s, d, (cb, _), o = (spec.input_size[0], spec.kernel_size[0], spec.stride[0], spec.dilation[0],
+                              spec.pads[0], spec.output_size[0])
+    reach = [ar.transpose_tap_range(i, o, s, d, cb, t) for t in range(k)]
+    return tuple((0, 0) if r is None else (r[0], r[1] + 1) for r in reach)
 
 
 def _columns_first(x: np.ndarray, wm: np.ndarray, spec: ConvSpec, dtype: np.dtype) -> np.ndarray:
