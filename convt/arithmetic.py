@@ -1104,6 +1104,25 @@ def pad_crop_window(n: int, lo: int, hi: int) -> tuple[int, int, int]:
 # --- algorithms: im2col straight from the unpadded input (convt.algorithms.im2col) ---
 
 
+def reaching_pairs(i: int, o: int, k: int, s: int, d: int, lo: int, transposed: bool) -> int:
+    """The (pixel, tap) pairs of one axis that join an input inside ``[0, i)`` to an output inside ``[0, o)``.
+
+    Transposed (``lo`` the crop at the start): input ``j`` and tap ``t`` land on
+    ``j*s + t*d - lo`` (:func:`transpose_tap_range`); direct (``lo`` the padding
+    at the start): output ``q`` and tap ``t`` read ``q*s + t*d - lo``
+    (:func:`conv_tap_window`). The others land in the crop or read padding:
+    no result depends on them. A layer and its adjoint have the same pairs.
+
+    >>> reaching_pairs(4, 8, 4, 2, 1, 1, True), reaching_pairs(8, 4, 4, 2, 1, 1, False)   # DCGAN's 4 -> 8
+    (14, 14)
+    >>> reaching_pairs(3, 7, 3, 2, 1, 0, True)   # no crop: every one of the 3 x 3
+    9
+    """
+    if transposed:
+        return sum(r[1] - r[0] + 1 for t in range(k) if (r := transpose_tap_range(i, o, s, d, lo, t)) is not None)
+    return sum(q1 - q0 for q0, q1 in (conv_tap_window(i, o, s, d, lo, t) for t in range(k)))
+
+
 def conv_tap_window(i: int, o: int, s: int, d: int, lo: int, t: int) -> tuple[int, int]:
     """The outputs ``q0 <= q < q1`` whose tap ``t`` reads inside the input: ``0 <= q*s + t*d - lo < i``.
 

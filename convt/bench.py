@@ -69,6 +69,17 @@ class Case:
         """Multiply-adds x 2 of the product: every input pixel times every tap and channel pair."""
         return 2 * math.prod(self.x_shape) * self.out_channels * self.kernel ** self.nd
 
+    def reaching_flops(self) -> int:
+        """Multiply-adds x 2 on which the result depends: the pairs that land in the crop left out.
+
+        >>> round(CASES[2].reaching_flops() / CASES[2].flops(), 3)   # dcgan-1: (14/16)**2
+        0.766
+        """
+        from .spec import conv_transpose_spec
+
+        spec = conv_transpose_spec(self.x_shape, self.weight_shape(), **self.kwargs())[0]
+        return 2 * spec.reaching_multiply_adds(self.x_shape[0])
+
     def with_batch(self, n: int) -> Case:
         """The same layer on a batch of ``n`` (``convt bench --batch``: e.g. 1, single-image inference).
 
@@ -282,7 +293,7 @@ def matmul_peak(timer: Callable[[], float] = time.perf_counter, samples: int = 5
     """GFLOP/s of ``numpy.matmul`` on a ``PEAK_N``-square float32 product (best of ``samples``).
 
     The rate BLAS reaches on the threads it has: the roofline of every case.
-    A layer's useful multiply-adds at this rate (``Result.at_peak``) bound
+    A layer's reaching multiply-adds at this rate (``Result.at_peak``) bound
     from below the time of any implementation that does them (one that does
     fewer, Winograd's, is not among the peers).
     """
@@ -324,8 +335,9 @@ class Result:
     peak_gflops: float = float("nan")  # the machine's numpy.matmul rate on a large square product
 
     def at_peak(self) -> float:
-        """ms the layer's useful multiply-adds take at :attr:`peak_gflops`: no implementation doing them is faster."""
-        flops = self.case.flops() * (2 if self.mode in ("grad", "conv_grad") else 1)
+        """ms the multiply-adds the result depends on take at :attr:`peak_gflops` (the pairs that land in the
+        crop or read padding left out: :meth:`Case.reaching_flops`): no implementation doing them is faster."""
+        flops = self.case.reaching_flops() * (2 if self.mode in ("grad", "conv_grad") else 1)
         return flops / self.peak_gflops / 1e6
 
     def median(self, name: str) -> float:
@@ -515,8 +527,10 @@ def _times(ratio: float) -> str:
 def format_table(results: Sequence[Result]) -> str:
     """The markdown table: medians (ms), ratio vs the faster peer, GFLOP/s, % of matmul, roofline, memory.
 
-    "at peak" is the layer's useful multiply-adds at the machine's matmul
-    peak (:func:`matmul_peak`) and "best peer / at peak" the most any
+    "GFLOP/s" counts the product's multiply-adds (every input pixel, tap and
+    channel pair: :meth:`Case.flops`); "at peak" is those the result depends
+    on (:meth:`Case.reaching_flops`) at the machine's matmul peak
+    (:func:`matmul_peak`), and "best peer / at peak" the most any
     implementation doing them could be ahead of the faster peer.
     """
     peers = [p for p in ("torch", "ort", "jax") if any(p in r.times for r in results)]
@@ -560,7 +574,7 @@ def format_table(results: Sequence[Result]) -> str:
         gm = math.exp(sum(map(math.log, ceilings)) / len(ceilings))
         peak = next(r.peak_gflops for r in results)
         lines.append(f"roofline: matmul peak {peak:.0f} GFLOP/s ({PEAK_N}-square float32 product); at that rate "
-                     f"the useful multiply-adds alone would be {gm:.2f}x the faster peer in geometric mean, "
+                     f"the reaching multiply-adds alone would be {gm:.2f}x the faster peer in geometric mean, "
                      f"below 1.25x in {sum(x < 1.25 for x in ceilings)} case(s), below 1x in "
                      f"{sum(x < 1 for x in ceilings)}")
     return "\n".join(lines)

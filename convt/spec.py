@@ -78,10 +78,12 @@ class ConvSpec:
         return (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
 
     def multiply_adds(self, batch: int = 1) -> int:
-        """The useful multiply-adds of ``batch`` images: no tap on an inserted zero or on padding counted twice.
+        """The multiply-adds of ``batch`` images without inserted zeros: the product of a GEMM + col2im.
 
         Every (input, tap) pair of a transposed convolution, every (output,
-        tap) pair of a direct one, times the channels it connects.
+        tap) pair of a direct one, times the channels it connects; including
+        the pairs that land in the crop or read padding
+        (:meth:`reaching_multiply_adds` leaves those out).
 
         >>> ConvSpec(True, 4, 6, 2, (3,), (2,), (2,), (1,), ((0, 0),), (6,)).multiply_adds(5)   # 5*4*3*(6/2)*2
         360
@@ -89,6 +91,24 @@ class ConvSpec:
         pixels = math.prod(self.input_size if self.transposed else self.output_size)
         ends = self.in_channels * self.out_channels // self.groups
         return batch * pixels * ends * math.prod(self.kernel_size)
+
+    def reaching_multiply_adds(self, batch: int = 1) -> int:
+        """The multiply-adds of ``batch`` images on which the result depends.
+
+        Only the pairs that join an input inside the input to an output inside
+        the output (:func:`convt.arithmetic.reaching_pairs` per axis), times the
+        channels they connect: what an implementation that skips the crop and
+        the padding must still do.
+
+        >>> from convt.spec import conv_transpose_spec
+        >>> spec = conv_transpose_spec((1, 512, 4, 4), (512, 256, 4, 4), stride=2, padding=1)[0]
+        >>> spec.reaching_multiply_adds() / spec.multiply_adds()   # (14/16)**2
+        0.765625
+        """
+        pairs = math.prod(ar.reaching_pairs(i, o, k, s, d, lo, self.transposed) for i, o, k, s, d, (lo, _) in
+                          zip(self.input_size, self.output_size, self.kernel_size, self.stride, self.dilation,
+                              self.pads))
+        return batch * pairs * self.in_channels * self.out_channels // self.groups
 
     def adjoint(self) -> ConvSpec:
         """The spec of the adjoint operator, which takes the same weight array.

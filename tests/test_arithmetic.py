@@ -139,3 +139,22 @@ def test_int_in_int_out_sequence_in_tuple_out():
     assert convt.conv_output_size(np.array([7, 9]), 3) == (5, 7)
     assert convt.conv_input_sizes(5, 3) == range(7, 8)
     assert convt.conv_input_sizes((5, 5), 3, stride=2) == (range(11, 13), range(11, 13))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 3), small, st.integers(1, 5), st.integers(1, 4), st.integers(1, 3), st.integers(-2, 4),
+       st.integers(-2, 4))
+def test_reaching_multiply_adds_count_the_pairs_the_result_depends_on(nd, i, k, s, d, cb, ce):
+    """The pairs a transposed layer and its adjoint depend on, counted one by one: an input that lands inside."""
+    from convt.errors import ConvError
+    from convt.spec import conv_transpose_spec
+    try:
+        spec = conv_transpose_spec((1, 2, *(i,) * nd), (2, 3, *(k,) * nd), stride=s, padding=[(cb, ce)] * nd,
+                                   dilation=d)[0]
+    except ConvError:
+        return
+    o = spec.output_size[0]
+    per_axis = sum(1 for j in range(i) for t in range(k) if 0 <= j * s + t * d - cb < o)
+    assert ar.reaching_pairs(i, o, k, s, d, cb, True) == per_axis
+    assert spec.reaching_multiply_adds(3) == 3 * per_axis ** nd * 2 * 3 <= spec.multiply_adds(3)
+    assert spec.adjoint().reaching_multiply_adds(3) == spec.reaching_multiply_adds(3)
