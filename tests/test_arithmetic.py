@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 import convt
 from convt import arithmetic as ar
+from convt.errors import ConvError
+from convt.spec import conv_transpose_spec
 
 small = st.integers(1, 9)
 
@@ -146,8 +148,6 @@ def test_int_in_int_out_sequence_in_tuple_out():
        st.integers(-2, 4))
 def test_reaching_multiply_adds_count_the_pairs_the_result_depends_on(nd, i, k, s, d, cb, ce):
     """The pairs a transposed layer and its adjoint depend on, counted one by one: an input that lands inside."""
-    from convt.errors import ConvError
-    from convt.spec import conv_transpose_spec
     try:
         spec = conv_transpose_spec((1, 2, *(i,) * nd), (2, 3, *(k,) * nd), stride=s, padding=[(cb, ce)] * nd,
                                    dilation=d)[0]
