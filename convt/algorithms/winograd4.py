@@ -439,7 +439,14 @@ def weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray:
         acc = np.tensordot(acc, axes[nd - 1 - a][2].astype(dtype), axes=([0], [1]))
     # (G, Cg, Mg, t_{d-1}, ..., t_0) -> (G, Mg, Cg, t_0, ..., t_{d-1})
     acc = acc.transpose(0, 2, 1, *range(3 + nd - 1, 2, -1))
-    return np.ascontiguousarray(acc).reshape(spec.out_channels, cg, *spec.kernel_size)
+    dw = np.ascontiguousarray(acc).reshape(spec.out_channels, cg, *spec.kernel_size)
+    for a, (i, o, k, d, (lo, _)) in enumerate(zip(spec.input_size, spec.output_size, spec.kernel_size, spec.dilation,
+                                                    spec.pads)):
+        for t in range(k):  # a tap that reads only padding: exactly zero, not the transforms' rounding
+            q0, q1 = ar.conv_tap_window(i, o, 1, d, lo, t)
+            if q0 == q1:
+                dw[(slice(None), slice(None), *(slice(None),) * a, t)] = 0
+    return dw
 
 
 def _padded(loops: dict, x: np.ndarray, rows: np.ndarray, blank: np.ndarray, window: tuple[int, int, int],
