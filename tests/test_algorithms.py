@@ -22,7 +22,9 @@ import convt
 from convt import algorithms
 from convt import arithmetic as ar
 from convt.algorithms import (
+    _compiled,
     _layout,
+    _rows,
     _threads,
     fast,
     gather,
@@ -374,6 +376,76 @@ def test_gather_direct_with_and_without_numba_equals_reference(case, seed, numba
         mp.setenv("CONVT_NUMBA", numba)
         _check_three_dtypes(f"gather conv (CONVT_NUMBA={numba})", lambda a, b: algorithms.conv(a, b, spec, "gather"),
                             lambda a, b: algorithms.conv(a, b, spec, "reference"), x, w, rng)
+
+
+@st.composite
+def stride_kernel_layer(draw, transposed: bool):
+    """Layers whose kernel equals the stride on every axis, no padding (U-Net's k == s; ``_rows``' domain), on
+    images large and small beside the per-image thresholds (which the test sets to 0 or 10**9)."""
+    nd = draw(st.integers(1, 3))
+    k = (*(draw(st.integers(1, 3)) for _ in range(nd - 1)), draw(st.integers(2, 4)))
+    size = tuple(draw(st.integers(1, 5 if nd < 3 else 3)) for _ in range(nd))
+    if not transposed:  # direct: the input k * o plus a remainder that no tap reads
+        size = tuple(kk * o + draw(st.integers(0, kk - 1)) for kk, o in zip(k, size))
+    kw = dict(stride=k, padding=((0, 0),) * nd, dilation=(1,) * nd, groups=draw(st.integers(1, 2)))
+    if transposed:
+        kw["output_padding"] = (0,) * nd
+    return draw(st.integers(1, 3)), kw["groups"], draw(st.integers(1, 3)), draw(st.integers(1, 3)), k, size, kw
+
+
+@settings(max_examples=80, deadline=None)
+@given(stride_kernel_layer(transposed=True), st.integers(0, 2**16), st.sampled_from([0, 10**9]), st.booleans())
+def test_k_equals_s_rows_interleaved_compiled_or_by_numpy(case, seed, threshold, compiled):
+    """gemm on k == s writes each output row once from its taps' product rows (``_rows``, compiled) or phase by
+    phase (NumPy); per image or on a channel-major copy; float64, complex and integers."""
+    rng, x, w, spec = _draw(case, seed, transposed=True)
+    assert _rows.applies(spec, np.dtype(np.float64)) == _compiled.available()
+    calls = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(gemm, "BATCH_PIXELS", threshold)
+        if compiled:
+            mp.setattr(_rows, "interleave", lambda *a, real=_rows.interleave: calls.append(1) or real(*a))
+        else:
+            mp.setattr(_rows, "applies", lambda spec, dtype: False)
+        _check_three_dtypes(f"gemm k == s (compiled {compiled}, threshold {threshold})",
+                            lambda a, b: gemm.conv_transpose(a, b, spec),
+                            lambda a, b: algorithms.conv_transpose(a, b, spec, "reference"), x, w, rng)
+    assert bool(calls) == (compiled and _compiled.available())
+
+
+@settings(max_examples=80, deadline=None)
+@given(stride_kernel_layer(transposed=False), st.integers(0, 2**16), st.sampled_from([0, 10**9]), st.booleans())
+def test_k_equals_s_rows_deinterleaved_compiled_or_by_numpy(case, seed, threshold, compiled):
+    """im2col on k == s reads each input row once into its taps' columns (``_rows``, compiled) or tap by tap
+    (NumPy), columns per image or channel-major; the convolution and its weight gradient from them."""
+    rng, x, w, spec = _draw(case, seed, transposed=False)
+    g = rng.standard_normal((x.shape[0], spec.out_channels, *spec.output_size))
+    calls = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(im2col, "PER_IMAGE_PIXELS", threshold)
+        if compiled:
+            mp.setattr(_rows, "deinterleave", lambda *a, real=_rows.deinterleave: calls.append(1) or real(*a))
+        else:
+            mp.setattr(_rows, "applies", lambda spec, dtype: False)
+        _check_three_dtypes(f"im2col k == s (compiled {compiled}, threshold {threshold})",
+                            lambda a, b: im2col.conv(a, b, spec),
+                            lambda a, b: algorithms.conv(a, b, spec, "reference"), x, w, rng)
+        y, dw = im2col.conv_and_weight_grad(x, w, g, spec)
+    check("im2col k == s convolution beside its weight gradient", y, algorithms.conv(x, w, spec, "reference"))
+    check("im2col k == s weight gradient vs its definition", dw, _k_equals_s_weight_grad(x, g, spec))
+    assert bool(calls) == (compiled and _compiled.available())
+
+
+def _k_equals_s_weight_grad(x: np.ndarray, g: np.ndarray, spec) -> np.ndarray:
+    """``dW[m, c, t] = sum over n, q of g[n, m, q] * x[n, c, k*q + t]`` (kernel k = stride, no padding), by einsum."""
+    n, nd, groups = x.shape[0], spec.nd, spec.groups
+    k, o = spec.kernel_size, spec.output_size
+    xs = x[(Ellipsis, *(slice(0, kk * oo) for kk, oo in zip(k, o)))]
+    xs = xs.reshape(n, groups, spec.in_channels // groups, *(v for oo, kk in zip(o, k) for v in (oo, kk)))
+    gs = g.reshape(n, groups, spec.out_channels // groups, *o)
+    qs, ts = "opq"[:nd], "uvw"[:nd]
+    rule = f"ngc{''.join(q + t for q, t in zip(qs, ts))},ngm{qs}->gmc{ts}"
+    return np.einsum(rule, xs, gs).reshape(spec.out_channels, spec.in_channels // groups, *k)
 
 
 @st.composite

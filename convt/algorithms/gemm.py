@@ -37,7 +37,7 @@ import numpy as np
 
 from .. import arithmetic as ar
 from ..spec import ConvSpec
-from . import _threads
+from . import _rows, _threads
 from ._layout import (
     axis_phases,
     batch_tiles,
@@ -50,7 +50,7 @@ from ._layout import (
 )
 
 __all__ = ["BATCH_PIXELS", "CL_COLUMNS", "SPLIT_COLUMNS_BYTES", "channels_last", "conv_transpose",
-           "first_axis_rows", "phase_row", "prepare"]
+           "first_axis_rows", "phase_row", "prepare", "product_first"]
 
 #: with at least this many input pixels per image, the channels-first product runs image by image on the
 #: input as it lies (no channel-major copy); below it, one product on a channel-major copy of the tile
@@ -192,6 +192,8 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, layout: str | N
     last = channels_last(spec, n) if layout is None else layout == "channels_last"
     phases, block, plan, tiles = prepare(spec, n, x.dtype.itemsize, _threads.num_threads(), last)
     dtype = np.result_type(x, w)
+    # k == s: each output row written once, its taps interleaved by a compiled loop (docs/perf-notes.md item 95)
+    straight = not last and _rows.applies(spec, dtype)
     if last:  # the columns tap-major, so that each tap's block has the output channels innermost
         wm = tap_major(w, groups).reshape(groups, cg, ntaps * mg)  # (G, Cg, T*Mg)
     else:  # the weight as it lies: rows (Mg, T), each tap's block a strided view of whole rows
@@ -203,6 +205,9 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, layout: str | N
     def tile(nr: tuple[int, int]) -> None:
         n0, n1 = nr
         nb = n1 - n0
+        if straight:
+            _rows.interleave(out[n0:n1], *product_first(x[n0:n1], wm, spec, dtype), spec)
+            return
         if last:  # the tile's channels-last copy, first axis outermost, (G, i0, nb * rest, Cg), for every block
             i0, rest = spec.input_size[0], pixels // spec.input_size[0]
             xl = workspace("gemm.x", (groups, i0, nb, rest, cg), x.dtype)
@@ -313,14 +318,27 @@ def first_axis_rows(spec: ConvSpec) -> tuple[tuple[int, int], ...]:
 
 def _columns_first(x: np.ndarray, wm: np.ndarray, spec: ConvSpec, dtype: np.dtype) -> np.ndarray:
     """A tile's one channels-first product, every tap, viewed ``(G, T, Mg, nb, *i)``."""
+    nb, nd = x.shape[0], spec.nd
+    mg = spec.out_channels // spec.groups
+    cols, by_image = product_first(x, wm, spec, dtype)
+    if by_image:  # (nb, G, Mg*T, P)
+        return cols.reshape(nb, spec.groups, mg, -1, *spec.input_size).transpose(1, 3, 2, 0, *range(4, 4 + nd))
+    return cols.reshape(spec.groups, mg, -1, nb, *spec.input_size).swapaxes(1, 2)
+
+
+def product_first(x: np.ndarray, wm: np.ndarray, spec: ConvSpec, dtype: np.dtype) -> tuple[np.ndarray, bool]:
+    """A tile's one channels-first product, every tap, and whether it runs image by image.
+
+    ``(G, Mg*T, Cg) @ (nb, G, Cg, P) -> (nb, G, Mg*T, P)``, one product per
+    image on the input as it lies, from :data:`BATCH_PIXELS` input pixels per
+    image; below, ``(G, Mg*T, Cg) @ (G, Cg, nb*P) -> (G, Mg*T, nb*P)`` on a
+    channel-major copy of the tile. ``wm`` is the weight ``(G, Mg*T, Cg)``.
+    """
     nb, groups, nd = x.shape[0], spec.groups, spec.nd
     cg, mg = spec.in_channels // groups, spec.out_channels // groups
     ntaps = math.prod(spec.kernel_size)
     if math.prod(spec.input_size) >= BATCH_PIXELS:
-        # (G, Mg*T, Cg) @ (nb, G, Cg, P) -> (nb, G, Mg*T, P): one product per image, no copy of x
         xb = x.reshape(nb, groups, cg, -1)
-        cols = np.matmul(wm, xb, out=workspace("gemm.cols", (nb, groups, ntaps * mg, xb.shape[3]), dtype))
-        return cols.reshape(nb, groups, mg, ntaps, *spec.input_size).transpose(1, 3, 2, 0, *range(4, 4 + nd))
+        return np.matmul(wm, xb, out=workspace("gemm.cols", (nb, groups, ntaps * mg, xb.shape[3]), dtype)), True
     xm = channel_major(x, groups, ((0, 0),) * nd, "gemm.x").reshape(groups, cg, -1)
-    cols = np.matmul(wm, xm, out=workspace("gemm.cols", (groups, ntaps * mg, xm.shape[2]), dtype))
-    return cols.reshape(groups, mg, ntaps, nb, *spec.input_size).swapaxes(1, 2)
+    return np.matmul(wm, xm, out=workspace("gemm.cols", (groups, ntaps * mg, xm.shape[2]), dtype)), False

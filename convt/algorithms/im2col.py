@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import arithmetic as ar
 from ..spec import ConvSpec
-from . import _threads
+from . import _rows, _threads
 from ._layout import accumulate, batch_tiles, channel_major, pieces_for, result, workspace
 
 __all__ = ["DIRECT_GATHER", "PER_IMAGE_PIXELS", "TRANSPOSE_MAX_WEIGHT", "TRANSPOSE_ROWS", "conv",
@@ -171,8 +171,13 @@ def _columns(x: np.ndarray, spec: ConvSpec, windows, nb: int, by_image: bool = F
     groups, cg = spec.groups, spec.in_channels // spec.groups
     shape = (nb, groups, cg, len(windows), *spec.output_size) if by_image else \
         (groups, cg, len(windows), nb, *spec.output_size)
+    flat = (nb, groups, len(windows) * cg, -1) if by_image else (groups, len(windows) * cg, -1)
     # by image there is no padded copy: a padded or cropped input is always read straight
     direct = gathers_directly(spec) or (by_image and any(lo or hi for lo, hi in spec.pads))
+    if not direct and _rows.applies(spec, x.dtype):  # k == s: each input row read once into its taps' columns
+        cols = workspace("im2col.cols", shape, x.dtype)
+        _rows.deinterleave(cols, x, by_image, spec)
+        return cols.reshape(flat)
     if by_image:
         xp = x.reshape(nb, groups, cg, *spec.input_size)  # no padding to add, or read straight: no copy
         if len(windows) == 1 and not direct and xp.shape[3:] == spec.output_size:
@@ -188,7 +193,7 @@ def _columns(x: np.ndarray, spec: ConvSpec, windows, nb: int, by_image: bool = F
         _gather_direct(xp, spec, cols, 2 if by_image else 1)
     else:
         gather_windows(xp, windows, cols, 2 if by_image else 1, channels_outer=True)
-    return cols.reshape(nb, groups, len(windows) * cg, -1) if by_image else cols.reshape(groups, len(windows) * cg, -1)
+    return cols.reshape(flat)
 
 
 def conv(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
