@@ -11,7 +11,8 @@ pick the algorithm.
 - ``zero_insertion``: the seed's picture (transposed only).
 - ``fast``: the planner, the default ("auto"): picks one of the below per shape.
 - ``gemm``: GEMM + col2im (transposed), batch-tiled, phase by phase, threaded; with a
-  kernel no larger than the stride (U-Net's k == s) one product, each phase written straight.
+  kernel no larger than the stride one product, each phase written straight (U-Net's k == s: each output row
+  once, its taps interleaved by a compiled loop, ``_rows``).
 - ``gemm_flat``: one product on the padded grid, each phase a few long flat-shifted adds.
 - ``subpixel``: phase decomposition, one dense product per output phase (transposed).
 - ``phase_shift``: the phases again, one product per tap on a shifted flat view, no im2col.

@@ -7,7 +7,9 @@ GEMM + col2im moves ``T * C_out`` values per input pixel, sub-pixel's im2col
 products wasted on the padded grid. In order:
 
 1. ``gemm`` when every phase has one tap (kernel <= stride, e.g. U-Net's
-   k == s): one product, each phase written straight into the output.
+   k == s): one product, each phase written straight into the output (with
+   k == s each output row once, by a compiled loop where Numba is installed:
+   :mod:`convt.algorithms._rows`, docs/perf-notes.md item 95).
 2. ``winograd`` when it multiplies at most ``1 / WINOGRAD_SAVING`` as often
    as the direct phases, its products are deep and wide (``WINOGRAD_MIN_IN``
    input and ``WINOGRAD_MIN_OUT`` output channels, one group), and its

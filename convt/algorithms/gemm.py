@@ -9,7 +9,10 @@ summed into a small contiguous buffer (contiguous, vectorised adds, each
 tap's window from :func:`convt.arithmetic.phase_tap_window`) and the buffer
 is written once into the strided phase of the output. The work is split
 across threads by output channel (or batch); no tap multiplies an inserted
-zero and no output element is read back.
+zero and no output element is read back. With ``k == s`` and no padding
+(U-Net's layers: one tap per output pixel) a compiled loop writes each
+output row once from its taps' product rows instead (:mod:`convt.algorithms._rows`,
+where Numba is installed; docs/perf-notes.md item 95).
 
 Channels-last (:func:`channels_last`: small images, many output channels)
 the product is ``(G, nb*P, Cg) @ (G, Cg, T*Mg)`` on a tap-major weight, cut

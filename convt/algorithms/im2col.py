@@ -5,7 +5,9 @@ tap's strided window is copied into the column matrix (the copies split
 across threads), and one product ``(G, Mg, Cg*T) @ (G, Cg*T, nb*P)`` gives
 the tile's output, written once into place. The columns run channel by
 channel, tap by tap within a channel: the weight's own order, so the
-product reads the weight as it lies (no copy per call).
+product reads the weight as it lies (no copy per call). With ``k == s`` and
+no padding the columns are the input's space to depth, filled by a compiled
+loop that reads each input row once (:mod:`convt.algorithms._rows`).
 
 :func:`weight_grad` reuses the same column matrix for the weight gradient:
 one product ``(G, Mg, nb*P) @ (G, nb*P, Cg*T)`` per tile, summed over tiles,
