@@ -393,6 +393,17 @@ def stride_kernel_layer(draw, transposed: bool):
     return draw(st.integers(1, 3)), kw["groups"], draw(st.integers(1, 3)), draw(st.integers(1, 3)), k, size, kw
 
 
+def _rows_counted_or_off(mp: pytest.MonkeyPatch, loop: str, compiled: bool) -> list[int]:
+    """``_rows.<loop>`` counting its calls into the list returned, or (not ``compiled``) ``_rows`` switched off."""
+    calls: list[int] = []
+    if compiled:
+        real = getattr(_rows, loop)
+        mp.setattr(_rows, loop, lambda *a: calls.append(1) or real(*a))
+    else:
+        mp.setattr(_rows, "applies", lambda spec, dtype: False)
+    return calls
+
+
 @settings(max_examples=80, deadline=None)
 @given(stride_kernel_layer(transposed=True), st.integers(0, 2**16), st.sampled_from([0, 10**9]), st.booleans())
 def test_k_equals_s_rows_interleaved_compiled_or_by_numpy(case, seed, threshold, compiled):
@@ -400,13 +411,9 @@ def test_k_equals_s_rows_interleaved_compiled_or_by_numpy(case, seed, threshold,
     phase (NumPy); per image or on a channel-major copy; float64, complex and integers."""
     rng, x, w, spec = _draw(case, seed, transposed=True)
     assert _rows.applies(spec, np.dtype(np.float64)) == _compiled.available()
-    calls = []
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(gemm, "BATCH_PIXELS", threshold)
-        if compiled:
-            mp.setattr(_rows, "interleave", lambda *a, real=_rows.interleave: calls.append(1) or real(*a))
-        else:
-            mp.setattr(_rows, "applies", lambda spec, dtype: False)
+        calls = _rows_counted_or_off(mp, "interleave", compiled)
         _check_three_dtypes(f"gemm k == s (compiled {compiled}, threshold {threshold})",
                             lambda a, b: gemm.conv_transpose(a, b, spec),
                             lambda a, b: algorithms.conv_transpose(a, b, spec, "reference"), x, w, rng)
@@ -420,13 +427,9 @@ def test_k_equals_s_rows_deinterleaved_compiled_or_by_numpy(case, seed, threshol
     (NumPy), columns per image or channel-major; the convolution and its weight gradient from them."""
     rng, x, w, spec = _draw(case, seed, transposed=False)
     g = rng.standard_normal((x.shape[0], spec.out_channels, *spec.output_size))
-    calls = []
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(im2col, "PER_IMAGE_PIXELS", threshold)
-        if compiled:
-            mp.setattr(_rows, "deinterleave", lambda *a, real=_rows.deinterleave: calls.append(1) or real(*a))
-        else:
-            mp.setattr(_rows, "applies", lambda spec, dtype: False)
+        calls = _rows_counted_or_off(mp, "deinterleave", compiled)
         _check_three_dtypes(f"im2col k == s (compiled {compiled}, threshold {threshold})",
                             lambda a, b: im2col.conv(a, b, spec),
                             lambda a, b: algorithms.conv(a, b, spec, "reference"), x, w, rng)
