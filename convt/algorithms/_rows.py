@@ -41,7 +41,8 @@ def applies(spec: ConvSpec, dtype: np.dtype) -> bool:
     >>> applies(spec, np.dtype(np.float32)) == _compiled.available()
     True
     """
-    return np.dtype(dtype) in _compiled.DTYPES and _fits(spec) and _compiled.available()
+    # the loops last: the first call imports Numba and compiles them; a broken install gives None
+    return np.dtype(dtype) in _compiled.DTYPES and _fits(spec) and _loops.get("interleave") is not None
 
 
 @functools.lru_cache(maxsize=1024)
