@@ -54,13 +54,25 @@ def _fits(spec: ConvSpec) -> bool:
                                             zip(spec.output_size, spec.input_size, spec.stride))))
 
 
-def _rows_order(nd: int, by_image: bool) -> list[int]:
-    """The axes of a row grid ``(nb, G, C, *k, *n_lead)`` (``by_image``) or ``(G, C, *k, nb, *n_lead)`` in the
-    order ``(nb, G, C, n_0, k_0, n_1, k_1, ..., k_last)``: an output's rows (``n`` the input's pixels on an axis,
-    ``k`` its taps), or an input's with the taps in front of the last axis's pixels."""
+def _row_grid(nb: int, groups: int, channels: int, k: tuple[int, ...], lead: tuple[int, ...],
+              by_image: bool) -> np.ndarray:
+    """The row numbers of an array ``(nb, G, C, *k, *lead)`` (``by_image``) or ``(G, C, *k, nb, *lead)``, whose
+    rows run along one more axis, in the order ``(nb, G, C, n_0, k_0, n_1, k_1, ..., k_last)`` (``n`` the lead
+    axes' pixels, ``k`` the taps), as ``(-1, k_last)``: per row of the other side, C order, its ``k_last`` rows.
+
+    >>> _row_grid(1, 1, 1, (2, 2), (2,), True)   # rows (k_0, k_1, n_0) -> (n_0, k_0), k_1
+    array([[0, 2],
+           [4, 6],
+           [1, 3],
+           [5, 7]])
+    """
+    nd = len(k)
+    shape = (nb, groups, channels, *k, *lead) if by_image else (groups, channels, *k, nb, *lead)
     taps, pixels = (3, 3 + nd) if by_image else (2, 3 + nd)
     head = [0, 1, 2] if by_image else [2 + nd, 0, 1]
-    return [*head, *(a for j in range(nd - 1) for a in (pixels + j, taps + j)), taps + nd - 1]
+    order = [*head, *(a for j in range(nd - 1) for a in (pixels + j, taps + j)), taps + nd - 1]
+    grid = np.arange(math.prod(shape)).reshape(shape).transpose(order)
+    return np.ascontiguousarray(grid).reshape(-1, k[-1])
 
 
 @functools.lru_cache(maxsize=64)
@@ -79,15 +91,8 @@ def transpose_rows(spec: ConvSpec, nb: int, by_image: bool) -> np.ndarray:
            [1, 3],
            [5, 7]])
     """
-    nd, groups, mg = spec.nd, spec.groups, spec.out_channels // spec.groups
-    k, i = spec.kernel_size, spec.input_size
-    if by_image:
-        grid = np.arange(nb * groups * mg * math.prod(k) * math.prod(i[:-1])).reshape(
-            nb, groups, mg, *k, *i[:-1])
-    else:
-        grid = np.arange(groups * mg * math.prod(k) * nb * math.prod(i[:-1])).reshape(
-            groups, mg, *k, nb, *i[:-1])
-    return np.ascontiguousarray(grid.transpose(_rows_order(nd, by_image))).reshape(-1, k[-1])
+    return _row_grid(nb, spec.groups, spec.out_channels // spec.groups, spec.kernel_size, spec.input_size[:-1],
+                     by_image)
 
 
 @functools.lru_cache(maxsize=64)
@@ -108,15 +113,10 @@ def direct_rows(spec: ConvSpec, nb: int, by_image: bool) -> tuple[np.ndarray, np
            [1, 3],
            [5, 7]]))
     """
-    nd, groups, cg = spec.nd, spec.groups, spec.in_channels // spec.groups
     k, o, i = spec.kernel_size, spec.output_size, spec.input_size
-    rows = np.arange(nb * spec.in_channels * math.prod(i[:-1])).reshape(nb, groups, cg, *i[:-1])
+    rows = np.arange(nb * spec.in_channels * math.prod(i[:-1])).reshape(nb, spec.in_channels, *i[:-1])
     sources = rows[(Ellipsis, *(slice(0, kk * oo) for kk, oo in zip(k[:-1], o[:-1])))].reshape(-1)
-    if by_image:
-        grid = np.arange(nb * groups * cg * math.prod(k) * math.prod(o[:-1])).reshape(nb, groups, cg, *k, *o[:-1])
-    else:
-        grid = np.arange(groups * cg * math.prod(k) * nb * math.prod(o[:-1])).reshape(groups, cg, *k, nb, *o[:-1])
-    return sources, np.ascontiguousarray(grid.transpose(_rows_order(nd, by_image))).reshape(-1, k[-1])
+    return sources, _row_grid(nb, spec.groups, spec.in_channels // spec.groups, k, o[:-1], by_image)
 
 
 def _interleave_loop(dst, src, table, r0, r1):  # pragma: no cover - compiled by Numba
