@@ -24,6 +24,7 @@ from convt import arithmetic as ar
 from convt.algorithms import (
     _compiled,
     _layout,
+    _phases,
     _rows,
     _threads,
     fast,
@@ -451,6 +452,38 @@ def _k_equals_s_weight_grad(x: np.ndarray, g: np.ndarray, spec) -> np.ndarray:
     return np.einsum(rule, xs, gs).reshape(spec.out_channels, spec.in_channels // groups, *k)
 
 
+@settings(max_examples=100, deadline=None)
+@given(layer(transposed=True), st.integers(0, 2**16), st.sampled_from([0, 10**9]), st.booleans())
+@example((2, 1, 2, 1, (3, 3), (5, 4), dict(stride=(2, 2), padding=((1, 1), (1, 1)), dilation=(1, 1), groups=1,
+                                            output_padding=(1, 1))), 0, 0, True)  # ae-2's masked taps
+@example((1, 2, 2, 2, (3, 2, 3), (3, 3, 4), dict(stride=(2, 1, 2), padding=((1, 1), (1, 0), (1, 1)),
+                                               dilation=(1, 1, 1), groups=2, output_padding=(1, 0, 1))), 1, 10**9, True)
+def test_gemm_phases_summed_compiled_or_by_numpy(case, seed, threshold, compiled):
+    """gemm's channels-first col2im sums each phase in a flat buffer by a compiled loop (``_phases``; its masks
+    keep out the positions the flat shift wraps around) or by NumPy's strided adds; per image or on a
+    channel-major copy; on NaN-filled buffers (a read of a value never written shows); float64, complex, integers."""
+    rng, x, w, spec = _draw(case, seed, transposed=True)
+    if spec is None:
+        return
+    calls: list[int] = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(gemm, "BATCH_PIXELS", threshold)
+        mp.setattr(_phases, "workspace", _poisoned(_phases.workspace))
+        mp.setattr(gemm, "workspace", _poisoned(gemm.workspace))
+        if compiled:
+            real = _phases.col2im
+            mp.setattr(_phases, "col2im", lambda *a: calls.append(1) or real(*a))
+        else:
+            mp.setattr(_phases, "applies", lambda spec, dtype: False)
+        _check_three_dtypes(f"gemm phases (compiled {compiled}, threshold {threshold})",
+                            lambda a, b: gemm.conv_transpose(a, b, spec, "channels_first"),
+                            lambda a, b: algorithms.conv_transpose(a, b, spec, "reference"), x, w, rng)
+    # the compiled loop runs wherever it can: every tapped layer whose phases fit the input's grid, not k == s
+    expect = (compiled and _compiled.available() and _phases.plan(spec) is not None and all(_layout.axis_phases(spec)[0])
+              and not _rows.applies(spec, np.dtype(np.float64)))
+    assert bool(calls) == expect
+
+
 @st.composite
 def stride1_layer(draw):
     """Stride-1 layers (winograd4's own domain; others go to winograd): kernels 1-7, so F(4, r) for r <= 5 and
@@ -590,11 +623,10 @@ def test_planner_takes_winograd4_within_the_memory_bound(threads, transposed, mo
     ((64, 32, 7, 7), 16, 3),  # ae-1
     ((16, 64, 4, 4), 32, 4),  # a small generator layer
     ((8, 32, 4, 4, 4), 16, 3),  # 3-D
-    ((8, 128, 16, 16), 64, 4),  # dcgan-3 on a smaller batch: instead of gemm, in blocks
 ])
 def test_planner_takes_the_compiled_gather_within_the_memory_bound(threads, x_shape, c_out, k, monkeypatch):
-    """Small images with 16-64 output channels, and gemm's layers with 32-128, go to the compiled gather, at a
-    peak within 2x the arrays; without Numba the planner keeps to the NumPy algorithms."""
+    """Small images with 16-64 output channels go to the compiled gather, at a peak within 2x the arrays; without
+    Numba the planner keeps to the NumPy algorithms."""
     rng = np.random.default_rng(4)
     x = rng.standard_normal(x_shape, dtype=np.float32)
     w = rng.standard_normal((x_shape[1], c_out, *(k,) * (len(x_shape) - 2)), dtype=np.float32)
@@ -607,6 +639,32 @@ def test_planner_takes_the_compiled_gather_within_the_memory_bound(threads, x_sh
     check("gather float32 vs float64 reference", y[:2], ref, tol=1e-5)
     monkeypatch.setenv("CONVT_NUMBA", "0")
     check("planner without Numba vs reference", convt.conv_transpose(x[:2], w, **kw), ref, tol=1e-5)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("x_shape, c_out, k, s, p, without", [
+    ((64, 16, 14, 14), 1, 3, 2, 1, "gemm"),  # ae-2: one output channel, rows of 14
+    ((8, 128, 16, 16), 64, 4, 2, 1, "gemm"),  # dcgan-3 on a smaller batch (the gather before, with Numba)
+    ((16, 32, 14, 14), 32, 3, 2, 1, "phase_shift"),
+    ((4, 256, 2048), 128, 16, 8, 4, "winograd"),  # vocoder-2
+])
+def test_planner_takes_gemm_with_the_compiled_col2im(threads, x_shape, c_out, k, s, p, without, monkeypatch):
+    """Strided layers whose gemm runs channels-first go to gemm, its phases summed by the compiled loop
+    (``_phases``), at a peak within 2x the arrays; without Numba, to the rules for NumPy's col2im."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(x_shape, dtype=np.float32)
+    w = rng.standard_normal((x_shape[1], c_out, *(k,) * (len(x_shape) - 2)), dtype=np.float32)
+    kw = dict(stride=s, padding=p, output_padding=(k + s) % 2)
+    spec, _ = conv_transpose_spec(x.shape, w.shape, **kw)
+    assert fast.choose_transpose(spec, x_shape[0], 4, threads, compiled=True) == "gemm"
+    assert fast.choose_transpose(spec, x_shape[0], 4, threads, compiled=False) == without
+    calls: list[int] = []
+    real = _phases.col2im
+    monkeypatch.setattr(_phases, "col2im", lambda *a: calls.append(1) or real(*a))
+    y = _within_the_memory_bound(lambda: convt.conv_transpose(x, w, **kw), threads, x.nbytes + w.nbytes)
+    assert bool(calls) == _compiled.available()
+    ref = algorithms.conv_transpose(x[:2].astype(np.float64), w.astype(np.float64), spec, "reference")
+    check("gemm, compiled col2im, float32 vs float64 reference", y[:2], ref, tol=1e-5)
 
 
 @pytest.mark.parametrize("threads", [1, 2])

@@ -10,7 +10,16 @@ products wasted on the padded grid. In order:
    k == s): one product, each phase written straight into the output (with
    k == s each output row once, by a compiled loop where Numba is installed:
    :mod:`convt.algorithms._rows`, docs/perf-notes.md item 95).
-2. ``winograd`` when it multiplies at most ``1 / WINOGRAD_SAVING`` as often
+2. ``gemm`` when the stride exceeds 1 on some axis, gemm's col2im runs
+   channels-first (:func:`convt.algorithms.gemm.channels_last` says no), its
+   loop can be compiled (:mod:`convt.algorithms._phases`: each phase summed
+   in a flat buffer by masked vector adds, then written once), its tiles
+   keep the peak within the memory bound (:func:`convt.algorithms.gemm.fits`:
+   they shrink to it, one image at least) and rule 6's
+   subpixel does not apply: the col2im, once many short NumPy adds, is then
+   cheaper than Winograd's transforms, the gather's tap-major copies and the
+   padded grids of ``phase_shift`` and ``gemm_flat`` (docs/perf-notes.md item 97).
+3. ``winograd`` when it multiplies at most ``1 / WINOGRAD_SAVING`` as often
    as the direct phases, its products are deep and wide (``WINOGRAD_MIN_IN``
    input and ``WINOGRAD_MIN_OUT`` output channels, one group), and its
    transformed weight, the result and every thread's tile of at least
@@ -22,23 +31,23 @@ products wasted on the padded grid. In order:
    ``W4_MIN_BATCH`` images and ``W4_MIN_TILES`` tiles in all (its products have a row per tile), and its
    tiles and transformed weight fit the memory bound (:func:`convt.algorithms.winograd4.fits`;
    docs/perf-notes.md item 90).
-3. ``gather`` when its loop can be compiled (Numba installed: :func:`convt.algorithms._compiled.available`),
+4. ``gather`` when its loop can be compiled (Numba installed: :func:`convt.algorithms._compiled.available`),
    the kernel is larger than the stride, and either a phase row is shorter
    than ``SHORT_ROW`` with ``GATHER_MIN_OUT`` to ``GATHER_SMALL_MAX_OUT``
    output channels per group (small images: NumPy's col2im is many short
-   adds, and each output pixel's sum fills a vector), or rule 8 would run
+   adds, and each output pixel's sum fills a vector), or rule 9 would run
    ``gemm`` on a batch of at least ``GATHER_MIN_BATCH`` with
    :data:`convt.algorithms.gather.BLOCK_MIN_OUT` to ``GATHER_MAX_OUT``
    output channels and at most ``GATHER_MAX_PIXELS`` output pixels per
    image (the gather writes each output once, where gemm's col2im adds
    into buffers; docs/perf-notes.md item 84).
-4. ``gemm`` when ``4 * C_out <= C_in`` (per group): the col2im is cheap.
-5. ``subpixel`` when ``4 * C_in <= C_out``: the im2col is cheap, and the
+5. ``gemm`` when ``4 * C_out <= C_in`` (per group): the col2im is cheap.
+6. ``subpixel`` when ``4 * C_in <= C_out``: the im2col is cheap, and the
    stacked taps make a deep product; unless its phases multiply more than
    ``MAX_SUBPIXEL_WASTE`` times the products that read real input (a 1 x 1
    input with a 4 x 4 kernel, a generator's first layer, reads padding in
    15 of 16: :func:`convt.algorithms.subpixel.waste`).
-6. ``phase_shift`` when the padded grid wastes at most ``MAX_WASTE`` of the
+7. ``phase_shift`` when the padded grid wastes at most ``MAX_WASTE`` of the
    products (large images, 1-D signals), or at most ``S1_MAX_WASTE`` on a
    stride-1 layer (one phase: only the halo is wasted, where gemm's col2im
    of ``T`` taps per pixel, 27 in 3-D, takes twice the time and 5-14x the
@@ -47,18 +56,18 @@ products wasted on the padded grid. In order:
    8 MiB) goes to ``gemm``, whose one product reads it as it lies, where
    phase_shift copies it and streams it once per batch tile
    (docs/perf-notes.md items 30, 38, 40 and 58).
-7. ``gemm_flat`` when a phase row is shorter than ``SHORT_ROW`` and the
+8. ``gemm_flat`` when a phase row is shorter than ``SHORT_ROW`` and the
    padded grid wastes at most ``MAX_FLAT_WASTE``: one product on the padded
    grid, then long flat adds instead of adds with a few elements per row;
    ``phase_shift`` instead for a batch of fewer than ``FLAT_MIN_PIXELS``
    input pixels (fewer NumPy calls and no weight copies per phase).
-8. ``gemm`` otherwise (its col2im runs channels-last when the output
+9. ``gemm`` otherwise (its col2im runs channels-last when the output
    channels outnumber a phase row and the batch is large enough to pay for
    the weight's copy: :func:`convt.algorithms.gemm.channels_last`).
 
 Direct convolution: with stride 1, the transposed convolution of the flipped
 kernel (crop :func:`convt.arithmetic.stride1_transpose_crop`) whenever rule
-2 sends that to ``winograd4`` or rule 6 to ``phase_shift``; else ``gather`` where its loop can be
+3 sends that to ``winograd4`` or rule 7 to ``phase_shift``; else ``gather`` where its loop can be
 compiled, the output rows are shorter than ``SHORT_ROW``, there are at
 least ``GATHER_MIN_IN`` input channels per group and the weight has at most
 ``GATHER_CONV_MAX_WEIGHT`` values or the product at least ``GATHER_CONV_ROWS``
@@ -77,7 +86,7 @@ import numpy as np
 
 from .. import arithmetic as ar
 from ..spec import ConvSpec
-from . import _compiled, _threads, gather, gemm, gemm_flat, im2col, phase_shift, subpixel, winograd, winograd4
+from . import _compiled, _phases, _threads, gather, gemm, gemm_flat, im2col, phase_shift, subpixel, winograd, winograd4
 
 __all__ = [
     "FLAT_MIN_PIXELS",
@@ -111,13 +120,13 @@ __all__ = [
     "stride1_transpose_spec",
 ]
 
-#: Winograd (rule 2) where it saves at least this share of the products ...
+#: Winograd (rule 3) where it saves at least this share of the products ...
 WINOGRAD_SAVING = 1.3
 #: ... on at least this many input and output channels (thinner products and the transforms' passes eat the
 #: saving: docs/perf-notes.md item 82)
 WINOGRAD_MIN_IN = 128
 WINOGRAD_MIN_OUT = 128
-#: winograd4 (rule 2) for this many channels per group on both sides (fewer: the transforms cost more than the
+#: winograd4 (rule 3) for this many channels per group on both sides (fewer: the transforms cost more than the
 #: products save; more: the transformed weight, 4x the weight, streams through every tile) ...
 W4_MIN_CHANNELS = 32
 W4_MAX_CHANNELS = 128
@@ -126,7 +135,7 @@ W4_MIN_BATCH = 2
 #: ... with at least this many 4 x 4 output tiles in all (its products have one row per tile; docs/perf-notes.md
 #: item 90)
 W4_MIN_TILES = 256
-#: the compiled gather (rule 3) for output channels per group in this range: fewer leave its vectors part-empty,
+#: the compiled gather (rule 4) for output channels per group in this range: fewer leave its vectors part-empty,
 #: more make the weight's tap-major copy and the products, not the col2im, the cost (docs/perf-notes.md item 84) ...
 GATHER_MIN_OUT = 16
 GATHER_MAX_OUT = 128
@@ -165,7 +174,7 @@ def choose_transpose(spec: ConvSpec, n: int, itemsize: int = 4, threads: int = 1
     """The algorithm the planner runs for a transposed spec on a batch of ``n``.
 
     ``threads``: for the tiles; ``compiled``: whether Numba's loops can be compiled
-    (:func:`convt.algorithms._compiled.available`: rules 2 and 3); ``fractions``: floating-point data
+    (:func:`convt.algorithms._compiled.available`: rules 2 to 4); ``fractions``: floating-point data
     (integers: no ``winograd4``, whose exact form for them saves nothing).
 
     >>> from convt.spec import conv_transpose_spec
@@ -188,6 +197,8 @@ def choose_transpose(spec: ConvSpec, n: int, itemsize: int = 4, threads: int = 1
     >>> choose_transpose(same, 16, compiled=True), choose_transpose(same, 16, compiled=True, fractions=False)
     ('winograd4', 'phase_shift')
     """
+    if compiled and _compiled_col2im_pays(spec, n, itemsize, threads):
+        return "gemm"
     if _winograd_pays(spec, n, itemsize, threads):  # one tap per phase saves nothing: rule 1 stays first
         return "winograd"
     if compiled and fractions and _winograd4_pays(spec, n, itemsize, threads):
@@ -199,7 +210,7 @@ def choose_transpose(spec: ConvSpec, n: int, itemsize: int = 4, threads: int = 1
 
 @functools.lru_cache(maxsize=1024)
 def _every_product(spec: ConvSpec, n: int) -> str:
-    """The choice among the NumPy algorithms that compute every multiply-add (all rules but 2 and 3)."""
+    """The choice among the NumPy algorithms that compute every multiply-add (all rules but 2 to 4)."""
     cg = spec.in_channels // spec.groups
     mg = spec.out_channels // spec.groups
     if all(k * d <= s for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation)):
@@ -215,8 +226,19 @@ def _every_product(spec: ConvSpec, n: int) -> str:
     return "gemm"
 
 
+def _compiled_col2im_pays(spec: ConvSpec, n: int, itemsize: int, threads: int) -> bool:
+    """Rule 2: a strided layer whose gemm runs channels-first, its col2im compiled (:mod:`convt.algorithms._phases`),
+    within the memory bound, unless rule 6 takes it (subpixel's cheap im2col)."""
+    cg, mg = spec.in_channels // spec.groups, spec.out_channels // spec.groups
+    if all(s == 1 for s in spec.stride) or gemm.channels_last(spec, n):
+        return False
+    if 4 * cg <= mg and subpixel.waste(spec) <= MAX_SUBPIXEL_WASTE:
+        return False
+    return _phases.plan(spec) is not None and gemm.fits(spec, n, itemsize, threads)
+
+
 def _winograd_pays(spec: ConvSpec, n: int, itemsize: int, threads: int) -> bool:
-    """Rule 2: Winograd saves enough products, on products deep and wide enough, within the memory bound."""
+    """Rule 3: Winograd saves enough products, on products deep and wide enough, within the memory bound."""
     cg, mg = spec.in_channels // spec.groups, spec.out_channels // spec.groups
     short = all(d == 1 and k <= 3 * s for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation))  # F(2, r <= 3)
     return (spec.groups == 1 and cg >= WINOGRAD_MIN_IN and mg >= WINOGRAD_MIN_OUT and short
@@ -224,7 +246,7 @@ def _winograd_pays(spec: ConvSpec, n: int, itemsize: int, threads: int) -> bool:
 
 
 def _winograd4_pays(spec: ConvSpec, n: int, itemsize: int, threads: int) -> bool:
-    """Rule 2's F(4, 3): stride-1 3 x 3 layers in 2-D, a few dozen to a hundred channels, enough tiles, in bounds."""
+    """Rule 3's F(4, 3): stride-1 3 x 3 layers in 2-D, a few dozen to a hundred channels, enough tiles, in bounds."""
     cg, mg = spec.in_channels // spec.groups, spec.out_channels // spec.groups
     if spec.nd != 2 or any(k != 3 or s != 1 or d != 1 for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation)):
         return False
@@ -234,13 +256,13 @@ def _winograd4_pays(spec: ConvSpec, n: int, itemsize: int, threads: int) -> bool
 
 
 def _gather_pays(spec: ConvSpec, n: int) -> bool:
-    """Rule 3: small images with a vector's worth of output channels, or gemm's layers with a few dozen."""
+    """Rule 4: small images with a vector's worth of output channels, or gemm's layers with a few dozen."""
     mg = spec.out_channels // spec.groups
     if all(k * d <= s for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation)):  # rule 1's
         return False
     if GATHER_MIN_OUT <= mg <= GATHER_SMALL_MAX_OUT and gemm.phase_row(spec) < SHORT_ROW:
         return True
-    # gemm's layers, as before rule 6 took stride-1 layers with a halo (measured faster there: item 92)
+    # gemm's layers, as before rule 7 took stride-1 layers with a halo (measured faster there: item 92)
     every = _every_product(spec, n)
     return (gather.BLOCK_MIN_OUT <= mg <= GATHER_MAX_OUT and n >= GATHER_MIN_BATCH
             and math.prod(spec.output_size) <= GATHER_MAX_PIXELS
@@ -248,7 +270,7 @@ def _gather_pays(spec: ConvSpec, n: int) -> bool:
 
 
 def _phase_shift_fits(spec: ConvSpec) -> bool:
-    """Rule 6: little waste on the padded grid (more on a stride-1 layer), and a weight small enough to copy and
+    """Rule 7: little waste on the padded grid (more on a stride-1 layer), and a weight small enough to copy and
     stream per tile."""
     weight = spec.in_channels * (spec.out_channels // spec.groups) * math.prod(spec.kernel_size)
     most = S1_MAX_WASTE if all(s == 1 for s in spec.stride) else MAX_WASTE
@@ -305,7 +327,7 @@ def choose_conv(spec: ConvSpec, n: int, compiled: bool = False, itemsize: int = 
     ('gather', 'im2col')
     """
     if all(s == 1 for s in spec.stride):
-        tspec = stride1_transpose_spec(spec)  # rules 2 and 6 only: rule 7's small batches are measured on transposed layers
+        tspec = stride1_transpose_spec(spec)  # rules 3 and 7 only: rule 8's small batches are measured on transposed layers
         if compiled and fractions and _winograd4_pays(tspec, n, itemsize, threads):
             return "winograd4"
         halo = phase_shift.waste(tspec) <= MAX_WASTE or spec.nd >= 3  # 2-D: im2col measured faster (item 92)

@@ -40,11 +40,14 @@ import numpy as np
 
 from .. import arithmetic as ar
 from ..spec import ConvSpec
-from . import _rows, _threads
+from . import _layout, _phases, _rows, _threads
 from ._layout import (
+    PEAK_SHARE,
     axis_phases,
     batch_tiles,
+    bounded_tiles,
     channel_major,
+    io_bytes,
     pieces_for,
     result,
     tap_major,
@@ -53,7 +56,7 @@ from ._layout import (
 )
 
 __all__ = ["BATCH_PIXELS", "CL_COLUMNS", "SPLIT_COLUMNS_BYTES", "channels_last", "conv_transpose",
-           "first_axis_rows", "phase_row", "prepare", "product_first"]
+           "first_axis_rows", "fits", "phase_row", "prepare", "product_first"]
 
 #: with at least this many input pixels per image, the channels-first product runs image by image on the
 #: input as it lies (no channel-major copy); below it, one product on a channel-major copy of the tile
@@ -132,8 +135,25 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1, last: bool 
     if last:  # and the tile's channels-last copy, and the running sums of a group's phases
         sums = max(sum(math.prod(phases[j][1]) for j in group) for group in members.values())
         per_image += (spec.in_channels * pixels + spec.out_channels * sums) * itemsize
-    return tuple(phases), block, tuple(plan), batch_tiles(n, per_image, at_least=threads,
-                                                             multiply_adds=spec.multiply_adds(n))
+    if last:
+        tiles = batch_tiles(n, per_image, at_least=threads, multiply_adds=spec.multiply_adds(n))
+    else:  # the columns, T * Mg values per input pixel, can outgrow the arrays: the tiles shrink to the memory bound
+        result_bytes = n * spec.out_channels * math.prod(spec.output_size) * itemsize
+        tiles = bounded_tiles(n, per_image, _layout.TILE_BYTES, io_bytes(spec, n, itemsize), result_bytes, threads,
+                              spec.multiply_adds(n))
+    return tuple(phases), block, tuple(plan), tiles
+
+
+def fits(spec: ConvSpec, n: int, itemsize: int, threads: int) -> bool:
+    """Whether the channels-first tiles, one image or more each, keep the call's peak within
+    :data:`convt.algorithms._layout.PEAK_SHARE` times its input, weight and result.
+
+    >>> from convt.spec import conv_transpose_spec
+    >>> fits(conv_transpose_spec((8, 128, 16, 16), (128, 64, 4, 4), stride=2, padding=1)[0], 8, 4, 2)
+    True
+    """
+    tiles = prepare(spec, n, itemsize, threads, False)[-1]
+    return tiles.peak <= PEAK_SHARE * tiles.io
 
 
 @functools.lru_cache(maxsize=1024)
@@ -197,6 +217,8 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, layout: str | N
     dtype = np.result_type(x, w)
     # k == s: each output row written once, its taps interleaved by a compiled loop (docs/perf-notes.md item 95)
     straight = not last and _rows.applies(spec, dtype)
+    # otherwise, channels-first: the phases summed by a compiled loop in flat buffers (docs/perf-notes.md item 97)
+    compiled = not last and not straight and _phases.applies(spec, dtype)
     if last:  # the columns tap-major, so that each tap's block has the output channels innermost
         wm = tap_major(w, groups).reshape(groups, cg, ntaps * mg)  # (G, Cg, T*Mg)
     else:  # the weight as it lies: rows (Mg, T), each tap's block a strided view of whole rows
@@ -210,6 +232,11 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, layout: str | N
         nb = n1 - n0
         if straight:
             _rows.interleave(out[n0:n1], *product_first(x[n0:n1], wm, spec, dtype), spec)
+            return
+        if compiled:
+            cols, by_image = product_first(x[n0:n1], wm, spec, dtype)
+            alone = small or (len(tiles) == 1 and cols.nbytes < SPLIT_COLUMNS_BYTES)
+            _phases.col2im(out[n0:n1], cols, by_image, spec, 1 if alone else _threads.num_threads())
             return
         if last:  # the tile's channels-last copy, first axis outermost, (G, i0, nb * rest, Cg), for every block
             i0, rest = spec.input_size[0], pixels // spec.input_size[0]
