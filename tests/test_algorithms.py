@@ -672,13 +672,12 @@ def test_planner_takes_gemm_with_the_compiled_col2im(threads, x_shape, c_out, k,
     ((64, 16, 14, 14), 32, 2),  # ae-1's adjoint
     ((16, 64, 10, 10), 64, 1),  # stride 1 on a small image
     ((8, 16, 8, 8, 8), 32, 2),  # 3-D
-    ((32, 128, 16, 16), 256, 2),  # a large weight (2**18 values) on a batch 8x its output channels in rows
 ])
 def test_direct_planner_takes_the_compiled_gather_within_the_memory_bound(threads, x_shape, c_out, stride,
                                                                             monkeypatch):
-    """Short output rows, 16+ input channels and a small weight (or a batch large beside it): the direct
-    convolution's compiled im2col, at a peak within 2x the arrays; never for a large weight on a small batch
-    (copied on every call) nor without Numba."""
+    """Short output rows, 16+ input channels and a small weight: the direct convolution's compiled gather, at
+    a peak within 2x the arrays; never for a large weight (copied on every call; on a large batch, strided,
+    the compiled phases of im2col win) nor without Numba."""
     rng = np.random.default_rng(5)
     x = rng.standard_normal(x_shape, dtype=np.float32)
     w = rng.standard_normal((c_out, x_shape[1], *(3,) * (len(x_shape) - 2)), dtype=np.float32)
@@ -687,7 +686,7 @@ def test_direct_planner_takes_the_compiled_gather_within_the_memory_bound(thread
     assert fast.choose_conv(spec, x_shape[0], compiled=False) == "im2col"
     big, _ = conv_spec((64, 256, 8, 8), (512, 256, 4, 4), stride=2, padding=1)  # dcgan-1's adjoint: 2**21 values
     assert fast.choose_conv(big, 64, compiled=True) == "im2col"
-    assert fast.choose_conv(big, 256, compiled=True) == "gather"  # 4096 rows: 8 per output channel
+    assert fast.choose_conv(big, 256, compiled=True) == "im2col"  # 8 rows per output channel, but strided: item 97
     y = _within_the_memory_bound(lambda: convt.conv(x, w, stride=stride, padding=1), threads, x.nbytes + w.nbytes)
     ref = algorithms.conv(x[:2].astype(np.float64), w.astype(np.float64), spec, "reference")
     check("gather conv float32 vs float64 reference", y[:2], ref, tol=1e-5)
@@ -702,6 +701,64 @@ def test_direct_planner_takes_the_compiled_gather_within_the_memory_bound(thread
     monkeypatch.setenv("CONVT_NUMBA", "0")
     check("direct planner without Numba vs reference", convt.conv(x[:2], w, stride=stride, padding=1), ref, tol=1e-5)
 
+
+
+@settings(max_examples=100, deadline=None)
+@given(layer(transposed=False), st.integers(0, 2**16), st.sampled_from([1, 10**9]), st.booleans())
+@example((2, 1, 2, 3, (3, 3), (6, 5), dict(stride=(2, 2), padding=((1, 1), (1, 0)), dilation=(1, 1), groups=1)),
+         0, 1, True)  # masked taps
+@example((1, 2, 2, 2, (3, 2, 3), (6, 3, 7), dict(stride=(2, 1, 2), padding=((1, 1), (1, 0), (1, 1)),
+                                               dilation=(1, 1, 1), groups=2)), 1, 10**9, True)
+def test_im2col_phases_compiled_or_by_numpy(case, seed, per_image, compiled):
+    """im2col's columns of a strided layer from the compiled phases (``_phases.im2col``: the input split into
+    its phase buffers, each tap's row shifted back or zero) or by NumPy's strided copies; image by image or
+    channel-major; on NaN-filled buffers; the convolution and its weight gradient; float64, complex, integers."""
+    rng, x, w, spec = _draw(case, seed, transposed=False)
+    if spec is None:
+        return
+    g = rng.standard_normal((x.shape[0], spec.out_channels, *spec.output_size))
+    calls: list[int] = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(im2col, "PER_IMAGE_PIXELS", per_image)
+        mp.setattr(_phases, "workspace", _poisoned(_phases.workspace))
+        mp.setattr(im2col, "workspace", _poisoned(im2col.workspace))
+        if compiled:
+            real = _phases.im2col
+            mp.setattr(_phases, "im2col", lambda *a: calls.append(1) or real(*a))
+        else:
+            mp.setattr(_phases, "im2col_applies", lambda spec, dtype: False)
+        _check_three_dtypes(f"im2col phases (compiled {compiled}, per image from {per_image})",
+                            lambda a, b: im2col.conv(a, b, spec),
+                            lambda a, b: algorithms.conv(a, b, spec, "reference"), x, w, rng)
+        y, dw = im2col.conv_and_weight_grad(x, w, g, spec)
+    check("im2col phases convolution beside its weight gradient", y, algorithms.conv(x, w, spec, "reference"))
+    check("im2col phases weight gradient vs per-image sums", dw,
+          sum(im2col.weight_grad(x[i:i + 1], g[i:i + 1], spec) for i in range(x.shape[0])))
+    expect = (compiled and _compiled.available() and any(s > 1 for s in spec.stride)
+              and _phases.plan(spec.adjoint()) is not None and not _rows.applies(spec, np.dtype(np.float64)))
+    assert bool(calls) == expect
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("x_shape, c_out, k", [
+    ((32, 128, 16, 16), 256, 3),  # a large weight (2**18 values) on a batch 8x its output channels in rows
+    ((64, 1, 28, 28), 16, 3),  # ae-2's adjoint: one input channel
+])
+def test_direct_planner_takes_the_compiled_phases_for_strided_layers(threads, x_shape, c_out, k, monkeypatch):
+    """Strided layers with a large weight go to im2col, its columns from the compiled phases (before item 97,
+    the first one took the compiled gather), at a peak within 2x the arrays."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal(x_shape, dtype=np.float32)
+    w = rng.standard_normal((c_out, x_shape[1], k, k), dtype=np.float32)
+    spec, _ = conv_spec(x.shape, w.shape, stride=2, padding=1)
+    assert fast.choose_conv(spec, x_shape[0], compiled=True, threads=threads) == "im2col"
+    calls: list[int] = []
+    real = _phases.im2col
+    monkeypatch.setattr(_phases, "im2col", lambda *a: calls.append(1) or real(*a))
+    y = _within_the_memory_bound(lambda: convt.conv(x, w, stride=2, padding=1), threads, x.nbytes + w.nbytes)
+    assert bool(calls) == _compiled.available()
+    ref = algorithms.conv(x[:2].astype(np.float64), w.astype(np.float64), spec, "reference")
+    check("im2col, compiled phases, float32 vs float64 reference", y[:2], ref, tol=1e-5)
 
 def test_direct_planner_uses_phase_shift_for_large_stride1_images():
     rng = np.random.default_rng(5)

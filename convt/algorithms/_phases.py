@@ -17,11 +17,18 @@ buffer row is written once into its output phase, the two phases of a
 stride-2 row interleaved in one loop: ae-2's col2im runs in 0.02 ms
 (docs/perf-notes.md item 97).
 
+The direct convolution's im2col on strided layers is the adjoint, by the same
+tables (:func:`im2col`, from the plan of :meth:`convt.spec.ConvSpec.adjoint`):
+each input plane split once into its phase buffers, then every tap's column
+row written once, its phase shifted back where the mask allows and zeros
+elsewhere (dcgan-3's columns 0.78 -> 0.24 ms per 8 images; ae-2's conv 0.09
+-> 0.06 ms).
+
 The loops index flat arrays by unsigned offsets: with signed indices (Numba's
 negative-index wrap-around) or array views made in the loop, LLVM left the
 masked adds scalar. They are compiled by Numba (``nogil``; the planes split
 across convt's threads) where :func:`convt.algorithms._compiled.available`;
-elsewhere gemm keeps its NumPy adds.
+elsewhere gemm keeps its NumPy adds and im2col its strided copies.
 """
 
 from __future__ import annotations
@@ -38,10 +45,12 @@ from ..spec import ConvSpec
 from . import _compiled, _threads
 from ._layout import axis_phases, workspace
 
-__all__ = ["MASK_BYTES", "Plan", "applies", "col2im", "plan"]
+__all__ = ["MASK_BYTES", "SPLIT_BYTES", "Plan", "applies", "col2im", "im2col", "im2col_applies", "plan"]
 
 #: the most bytes of masks one shape keeps (one byte per input pixel per masked tap); above, NumPy's adds run
 MASK_BYTES = 4 << 20
+#: a tile's im2col splits across threads from this many bytes of columns (below, the hand-off costs more)
+SPLIT_BYTES = 16 << 20
 
 
 class Plan(NamedTuple):
@@ -55,7 +64,8 @@ class Plan(NamedTuple):
     ``masks``: the mask rows, flat, ``P`` bytes each; ``pairs``:
     ``(out, buffer, buffer, count)``, two phase rows interleaved into one
     output row (stride 2); ``singles``: ``(out, buffer, count)``, a phase row
-    written every ``step`` outputs.
+    written every ``step`` outputs; ``dead``: the taps that feed no phase (their
+    columns are zeros in the adjoint, :func:`im2col`).
     """
 
     pixels: int
@@ -65,6 +75,7 @@ class Plan(NamedTuple):
     masks: np.ndarray
     pairs: np.ndarray
     singles: np.ndarray
+    dead: np.ndarray
 
 
 def applies(spec: ConvSpec, dtype: np.dtype) -> bool:
@@ -149,7 +160,8 @@ def plan(spec: ConvSpec) -> Plan | None:
         return np.asarray(rows, dtype=np.int64).reshape(-1, width)
 
     flat = np.concatenate(masks).astype(np.uint8) if masks else np.zeros(1, np.uint8)
-    return Plan(pixels, step, table(heads, 4), table(entries, 6), flat, table(pairs, 4), table(singles, 3))
+    dead = np.setdiff1d(np.arange(math.prod(spec.kernel_size)), [e[0] for e in entries]).astype(np.int64)
+    return Plan(pixels, step, table(heads, 4), table(entries, 6), flat, table(pairs, 4), table(singles, 3), dead)
 
 
 def _col2im_loop(cols, image_stride, plane_stride, tap_stride, per_image, p0, p1, out, size, pixels,
@@ -192,7 +204,53 @@ def _col2im_loop(cols, image_stride, plane_stride, tap_stride, per_image, p0, p1
                 out[o + s * q] = buf[a + q]
 
 
-_loops = _compiled.Loops(col2im=_col2im_loop)
+def _im2col_loop(x, size, cols, image_stride, plane_stride, tap_stride, per_image, p0, p1, pixels,
+                 phases, entries, masks, pairs, singles, step, dead, buf):  # pragma: no cover - compiled by Numba
+    """The adjoint of :func:`_col2im_loop`, for planes ``p0 <= p < p1``: each input plane split into its phase
+    buffers, then every tap's column row written once, from its phase shifted back or zero."""
+    u = np.uint64
+    for q in range(u(buf.shape[0])):  # the positions past a phase's count are read as zeros: never written below
+        buf[q] = 0
+    for plane in range(p0, p1):
+        at = plane * size
+        for r in range(pairs.shape[0]):
+            o, a, b = u(at + pairs[r, 0]), u(pairs[r, 1]), u(pairs[r, 2])
+            for q in range(u(pairs[r, 3])):
+                buf[a + q] = x[o + u(2) * q]
+                buf[b + q] = x[o + u(2) * q + u(1)]
+        for r in range(singles.shape[0]):
+            o, a, s = u(at + singles[r, 0]), u(singles[r, 1]), u(step)
+            for q in range(u(singles[r, 2])):
+                buf[a + q] = x[o + s * q]
+        image = plane // per_image
+        base = image * image_stride + (plane - image * per_image) * plane_stride
+        for j in range(phases.shape[0]):
+            for e in range(phases[j, 0], phases[j, 1]):
+                lo, hi, shift = entries[e, 2], entries[e, 3], entries[e, 1]
+                row = u(base + entries[e, 0] * tap_stride)
+                for q in range(u(lo + shift)):
+                    cols[row + q] = 0
+                dst = row + u(lo + shift)
+                src = u(j * pixels + lo)
+                if entries[e, 4] >= 0:
+                    m = u(entries[e, 4] * pixels + lo)
+                    for q in range(u(hi - lo)):
+                        if masks[m + q]:
+                            cols[dst + q] = buf[src + q]
+                        else:
+                            cols[dst + q] = 0
+                else:
+                    for q in range(u(hi - lo)):
+                        cols[dst + q] = buf[src + q]
+                for q in range(u(hi + shift), u(pixels)):
+                    cols[row + q] = 0
+        for t in range(dead.shape[0]):
+            row = u(base + dead[t] * tap_stride)
+            for q in range(u(pixels)):
+                cols[row + q] = 0
+
+
+_loops = _compiled.Loops(col2im=_col2im_loop, im2col=_im2col_loop)
 
 
 def col2im(out: np.ndarray, products: np.ndarray, by_image: bool, spec: ConvSpec, threads: int) -> None:
@@ -219,4 +277,49 @@ def col2im(out: np.ndarray, products: np.ndarray, by_image: bool, spec: ConvSpec
         loop(src, *strides, spec.out_channels, *piece, dst, size, p.pixels, p.phases, p.entries, p.masks, p.pairs,
              p.singles, p.step, buf)
 
+    _threads.parallel(run, _threads.chunks(planes, threads))
+
+
+def im2col_applies(spec: ConvSpec, dtype: np.dtype) -> bool:
+    """Whether :func:`im2col` runs a direct spec: zero padding, and :func:`applies` to its adjoint.
+
+    >>> from convt.spec import conv_spec
+    >>> spec = conv_spec((64, 1, 28, 28), (16, 1, 3, 3), stride=2, padding=1)[0]
+    >>> im2col_applies(spec, np.dtype(np.float32)) == _compiled.available()
+    True
+    """
+    return spec.padding_mode == "zeros" and applies(_adjoint(spec), dtype)
+
+
+@functools.lru_cache(maxsize=256)
+def _adjoint(spec: ConvSpec) -> ConvSpec:
+    return spec.adjoint()
+
+
+def im2col(cols: np.ndarray, x: np.ndarray, by_image: bool, spec: ConvSpec) -> None:
+    """Fill a tile's im2col columns from its input ``(nb, G, Cg, *i)``: the adjoint of :func:`col2im`.
+
+    ``cols``: ``(nb, G, Cg, T, *o)`` ``by_image``, else ``(G, Cg, T, nb, *o)``
+    (:func:`convt.algorithms.im2col.conv`); a plane is one image's input
+    channel. Every column value is written: the input's, or zero where its
+    tap reads padding. On convt's threads from :data:`SPLIT_BYTES` of columns.
+    """
+    p = plan(_adjoint(spec))
+    nb = x.shape[0]
+    planes = nb * spec.in_channels
+    ntaps = math.prod(spec.kernel_size)
+    if by_image:
+        strides = (spec.in_channels * ntaps * p.pixels, ntaps * p.pixels, p.pixels)
+    else:
+        strides = (p.pixels, ntaps * nb * p.pixels, nb * p.pixels)
+    src, dst = np.ascontiguousarray(x).reshape(-1), cols.reshape(-1)
+    loop = _loops.get("im2col")
+    size = math.prod(spec.input_size)
+
+    def run(piece: tuple[int, int]) -> None:
+        buf = workspace("phases.buf", (len(p.phases) * p.pixels,), cols.dtype)
+        loop(src, size, dst, *strides, spec.in_channels, *piece, p.pixels, p.phases, p.entries, p.masks, p.pairs,
+             p.singles, p.step, p.dead, buf)
+
+    threads = _threads.num_threads() if cols.nbytes >= SPLIT_BYTES else 1
     _threads.parallel(run, _threads.chunks(planes, threads))

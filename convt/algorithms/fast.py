@@ -73,8 +73,10 @@ least ``GATHER_MIN_IN`` input channels per group and the weight has at most
 ``GATHER_CONV_MAX_WEIGHT`` values or the product at least ``GATHER_CONV_ROWS``
 rows (batch x output pixels) per output channel (the weight is copied to the
 columns' order on every call, and pays where the batch is large beside it:
-DCGAN-2's adjoint at batch 64; docs/perf-notes.md items 86 and 94); otherwise
-``im2col`` (threaded gather, one product per batch tile).
+DCGAN-2's adjoint at batch 64; docs/perf-notes.md items 86 and 94) unless
+im2col's columns of a strided layer are compiled (:mod:`convt.algorithms._phases`,
+item 97: faster than the gather there); otherwise ``im2col`` (threaded
+gather, or the compiled phases, then one product per batch tile).
 """
 
 from __future__ import annotations
@@ -323,8 +325,8 @@ def choose_conv(spec: ConvSpec, n: int, compiled: bool = False, itemsize: int = 
     >>> choose_conv(ae1, 64), choose_conv(ae1, 64, compiled=True)
     ('im2col', 'gather')
     >>> dcgan2 = conv_spec((64, 128, 16, 16), (256, 128, 4, 4), stride=2, padding=1)[0]  # 2**19 weights
-    >>> choose_conv(dcgan2, 64, compiled=True), choose_conv(dcgan2, 8, compiled=True)
-    ('gather', 'im2col')
+    >>> choose_conv(dcgan2, 64, compiled=True), choose_conv(dcgan2, 8, compiled=True)   # strided: compiled phases
+    ('im2col', 'im2col')
     """
     if all(s == 1 for s in spec.stride):
         tspec = stride1_transpose_spec(spec)  # rules 3 and 7 only: rule 8's small batches are measured on transposed layers
@@ -336,9 +338,15 @@ def choose_conv(spec: ConvSpec, n: int, compiled: bool = False, itemsize: int = 
     weight = spec.out_channels * (spec.in_channels // spec.groups) * math.prod(spec.kernel_size)
     columns = n * math.prod(spec.output_size)  # the product's rows: the weight's copy is paid once for them all
     if (compiled and spec.in_channels // spec.groups >= GATHER_MIN_IN and spec.output_size[-1] < SHORT_ROW
-            and (weight <= GATHER_CONV_MAX_WEIGHT or columns >= GATHER_CONV_ROWS * spec.out_channels)):
+            and (weight <= GATHER_CONV_MAX_WEIGHT
+                 or (columns >= GATHER_CONV_ROWS * spec.out_channels and not _compiled_im2col(spec)))):
         return "gather"
     return "im2col"
+
+
+def _compiled_im2col(spec: ConvSpec) -> bool:
+    """Whether im2col's columns of a strided direct spec come from the compiled phases (:func:`convt.algorithms._phases.im2col`)."""
+    return any(s > 1 for s in spec.stride) and spec.padding_mode == "zeros" and _phases.plan(spec.adjoint()) is not None
 
 
 def conv_by_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, algorithm: str = "phase_shift") -> np.ndarray:

@@ -7,7 +7,9 @@ the tile's output, written once into place. The columns run channel by
 channel, tap by tap within a channel: the weight's own order, so the
 product reads the weight as it lies (no copy per call). With ``k == s`` and
 no padding the columns are the input's space to depth, filled by a compiled
-loop that reads each input row once (:mod:`convt.algorithms._rows`).
+loop that reads each input row once (:mod:`convt.algorithms._rows`); on other
+strided layers each input plane is split into its phases and every tap's
+column row written once from them, compiled (:func:`convt.algorithms._phases.im2col`).
 
 :func:`weight_grad` reuses the same column matrix for the weight gradient:
 one product ``(G, Mg, nb*P) @ (G, nb*P, Cg*T)`` per tile, summed over tiles,
@@ -26,7 +28,7 @@ import numpy as np
 
 from .. import arithmetic as ar
 from ..spec import ConvSpec
-from . import _rows, _threads
+from . import _phases, _rows, _threads
 from ._layout import accumulate, batch_tiles, channel_major, pieces_for, result, workspace
 
 __all__ = ["DIRECT_GATHER", "PER_IMAGE_PIXELS", "TRANSPOSE_MAX_WEIGHT", "TRANSPOSE_ROWS", "conv",
@@ -179,6 +181,10 @@ def _columns(x: np.ndarray, spec: ConvSpec, windows, nb: int, by_image: bool = F
     if not direct and _rows.applies(spec, x.dtype):  # k == s: each input row read once into its taps' columns
         cols = workspace("im2col.cols", shape, x.dtype)
         _rows.deinterleave(cols, x, by_image, spec)
+        return cols.reshape(flat)
+    if any(s > 1 for s in spec.stride) and _phases.im2col_applies(spec, x.dtype):  # the phases, compiled
+        cols = workspace("im2col.cols", shape, x.dtype)
+        _phases.im2col(cols, x, by_image, spec)
         return cols.reshape(flat)
     if by_image:
         xp = x.reshape(nb, groups, cg, *spec.input_size)  # no padding to add, or read straight: no copy
