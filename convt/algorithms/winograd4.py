@@ -15,16 +15,18 @@ Per batch tile, channels-last, with two scratch buffers used in turn:
 
 1. The input, copied channels-last into its zero-padded tile grid
    (:func:`_to_channels_last_loop`), is transformed axis by axis
-   (:func:`_forward_loop`): each pass turns an axis of padded positions into
+   (:func:`_forward_compiled`): each pass turns an axis of padded positions into
    (coordinate, tile), the coordinate in front. After the last pass each
    coordinate combination is one matrix ``(tiles, C_in)``.
 2. One product per coordinate and group: that matrix by the transformed
    weight ``(Cg, Mg)`` (``G g G^T`` on every kernel axis, once per call).
-3. The output transform, axis by axis from the last (:func:`_backward_loop`),
+3. The output transform, axis by axis from the last (:func:`_backward_compiled`),
    turns each (coordinate, tile) back into 4 positions; the channels-last
    tile is then written, cropped and transposed, into the result.
 
-The passes are plain loops over the innermost (channel) axis, compiled by
+The passes are one loop (:func:`_combine_loop`) that writes each output row
+once, all of its nonzero terms summed over the innermost axis (channels, or
+whole rows of the padded grid), compiled by
 Numba (``nogil``: the tiles run side by side on convt's threads) when the
 optional ``numba`` package is installed; NumPy twins run them otherwise
 (exact, slower; the planner then never picks this algorithm). The price is
@@ -67,62 +69,115 @@ MIN_TILE_BYTES = 1 << 20
 SPLIT_VALUES = 1 << 18
 
 
-def _forward_loop(src, dst, bt, step, o0, o1):  # pragma: no cover - run compiled (coverage cannot see it)
-    """``dst[c, o, t, :] = sum_j bt[c, j] * src[o, step*t + j, :]`` for ``o0 <= o < o1``.
+def _combine_loop(src, dst, index, weights, counts, inner, o0, o1, tiles, s_o, s_t, s_k, d_o, d_t,
+                  d_c):  # pragma: no cover - run compiled (coverage cannot see it)
+    """``dst[d_o*o + d_t*t + d_c*c + i] = sum_k weights[c, k] * src[s_o*o + s_t*t + s_k*index[c, k] + i]`` over
+    the ``counts[c]`` nonzero entries of each output row ``c``, for ``o0 <= o < o1``, every tile ``t`` and
+    ``i < inner`` (offsets in units of ``inner``; flat arrays).
 
-    ``src`` ``(O, L, I)``, ``dst`` ``(n, O, T, I)``: one axis of positions
-    becomes (coordinate, tile), the coordinate in front.
+    Each output row is written once, its terms summed in one loop, four at a time, in the order of the
+    matrix's columns (the rounding of a running sum); flat arrays indexed by unsigned offsets so that LLVM
+    vectorises over ``i`` (docs/perf-notes.md item 99).
     """
-    n, _, tiles, inner = dst.shape
-    width = bt.shape[1]
+    u = np.uint64
+    w = u(inner)
     for o in range(o0, o1):
         for t in range(tiles):
-            for c in range(n):
-                d = dst[c, o, t]
-                first = True
-                for j in range(width):
-                    b = bt[c, j]
-                    if b == 0:
-                        continue
-                    s = src[o, step * t + j]
-                    if first:
-                        for i in range(inner):
-                            d[i] = b * s[i]
-                        first = False
+            sb = (s_o * o + s_t * t) * inner
+            db = (d_o * o + d_t * t) * inner
+            for c in range(counts.shape[0]):
+                d = u(db + d_c * c * inner)
+                cnt = counts[c]
+                if cnt == 0:
+                    for i in range(w):
+                        dst[d + i] = 0
+                k = 0
+                while k < cnt:
+                    r = min(cnt - k, 4)
+                    a0, b0 = u(sb + s_k * index[c, k] * inner), weights[c, k]
+                    if r == 1:
+                        if k == 0:
+                            for i in range(w):
+                                dst[d + i] = b0 * src[a0 + i]
+                        else:
+                            for i in range(w):
+                                dst[d + i] += b0 * src[a0 + i]
+                    elif r == 2:
+                        a1, b1 = u(sb + s_k * index[c, k + 1] * inner), weights[c, k + 1]
+                        if k == 0:
+                            for i in range(w):
+                                dst[d + i] = b0 * src[a0 + i] + b1 * src[a1 + i]
+                        else:
+                            for i in range(w):
+                                dst[d + i] += b0 * src[a0 + i] + b1 * src[a1 + i]
+                    elif r == 3:
+                        a1, b1 = u(sb + s_k * index[c, k + 1] * inner), weights[c, k + 1]
+                        a2, b2 = u(sb + s_k * index[c, k + 2] * inner), weights[c, k + 2]
+                        if k == 0:
+                            for i in range(w):
+                                dst[d + i] = b0 * src[a0 + i] + b1 * src[a1 + i] + b2 * src[a2 + i]
+                        else:
+                            for i in range(w):
+                                dst[d + i] += b0 * src[a0 + i] + b1 * src[a1 + i] + b2 * src[a2 + i]
                     else:
-                        for i in range(inner):
-                            d[i] += b * s[i]
-                if first:
-                    d[:] = 0
+                        a1, b1 = u(sb + s_k * index[c, k + 1] * inner), weights[c, k + 1]
+                        a2, b2 = u(sb + s_k * index[c, k + 2] * inner), weights[c, k + 2]
+                        a3, b3 = u(sb + s_k * index[c, k + 3] * inner), weights[c, k + 3]
+                        if k == 0:
+                            for i in range(w):
+                                dst[d + i] = b0 * src[a0 + i] + b1 * src[a1 + i] + b2 * src[a2 + i] + b3 * src[a3 + i]
+                        else:
+                            for i in range(w):
+                                dst[d + i] += b0 * src[a0 + i] + b1 * src[a1 + i] + b2 * src[a2 + i] + b3 * src[a3 + i]
+                    k += r
 
 
-def _backward_loop(src, dst, at, o0, o1):  # pragma: no cover - run compiled (coverage cannot see it)
-    """``dst[o, m*t + e, :] = sum_c at[e, c] * src[c, o, t, :]`` for ``o0 <= o < o1``.
+def _nonzeros(mat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_tables` of ``mat``, remembered by its bytes (a pass per tile would otherwise pay ~15 us)."""
+    key = (mat.dtype.str, mat.shape, mat.tobytes())
+    hit = _TABLES.get(key)
+    if hit is None:
+        hit = _TABLES[key] = _tables(mat)
+    return hit
 
-    ``src`` ``(n, O, T, I)``, ``dst`` ``(O, m*T, I)``: the coordinate in
-    front becomes ``m`` positions of each tile.
+
+_TABLES: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _tables(mat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row of a transform matrix its nonzero columns, their entries and their count (``_combine_loop``'s
+    tables: a zero entry is never multiplied, so an infinite input stays out of the rows it does not feed).
+
+    >>> idx, val, cnt = _tables(np.array([[4.0, 0.0, -5.0], [0.0, 1.0, 0.0]]))
+    >>> idx.tolist(), val.tolist(), cnt.tolist()
+    ([[0, 2, 0], [1, 0, 0]], [[4.0, -5.0, 0.0], [1.0, 0.0, 0.0]], [2, 1])
     """
-    n, _, tiles, inner = src.shape
+    rows, width = mat.shape
+    index = np.zeros((rows, max(width, 1)), np.int64)
+    weights = np.zeros((rows, max(width, 1)), mat.dtype)
+    counts = np.zeros(rows, np.int64)
+    for c, row in enumerate(mat):
+        nz = np.flatnonzero(row)
+        counts[c] = nz.size
+        index[c, :nz.size], weights[c, :nz.size] = nz, row[nz]
+    return index, weights, counts
+
+
+def _forward_compiled(combine, src, dst, bt, step, o0, o1):
+    """:func:`_forward_numpy`'s pass by the compiled :func:`_combine_loop`: ``src`` ``(O, L, I)`` to ``dst``
+    ``(n, O, T, I)``."""
+    _, big_o, tiles, inner = dst.shape
+    combine(src.reshape(-1), dst.reshape(-1), *_nonzeros(bt), inner, o0, o1, tiles,
+            src.shape[1], step, 1, tiles, 1, big_o * tiles)
+
+
+def _backward_compiled(combine, src, dst, at, o0, o1):
+    """:func:`_backward_numpy`'s pass by the compiled :func:`_combine_loop`: ``src`` ``(n, O, T, I)`` to ``dst``
+    ``(O, m*T, I)``."""
+    _, big_o, tiles, inner = src.shape
     m = at.shape[0]
-    for o in range(o0, o1):
-        for t in range(tiles):
-            for e in range(m):
-                d = dst[o, m * t + e]
-                first = True
-                for c in range(n):
-                    a = at[e, c]
-                    if a == 0:
-                        continue
-                    s = src[c, o, t]
-                    if first:
-                        for i in range(inner):
-                            d[i] = a * s[i]
-                        first = False
-                    else:
-                        for i in range(inner):
-                            d[i] += a * s[i]
-                if first:
-                    d[:] = 0
+    combine(src.reshape(-1), dst.reshape(-1), *_nonzeros(at), inner, o0, o1, tiles,
+            tiles, 1, big_o * tiles, m * tiles, m, 1)
 
 
 def _to_channels_last_loop(x, rows, start, stop, at, xp):  # pragma: no cover - run compiled
@@ -147,7 +202,7 @@ def _to_channels_last_loop(x, rows, start, stop, at, xp):  # pragma: no cover - 
 
 
 def _forward_numpy(src, dst, bt, step, o0, o1):
-    """:func:`_forward_loop` in NumPy: one strided slice per nonzero entry."""
+    """:func:`_forward_compiled` in NumPy: one strided slice per nonzero entry."""
     tiles = dst.shape[2]
     for c, row in enumerate(bt):
         d = dst[c, o0:o1]
@@ -158,7 +213,7 @@ def _forward_numpy(src, dst, bt, step, o0, o1):
 
 
 def _backward_numpy(src, dst, at, o0, o1):
-    """:func:`_backward_loop` in NumPy."""
+    """:func:`_backward_compiled` in NumPy."""
     m = at.shape[0]
     view = dst[o0:o1].reshape(o1 - o0, -1, m, dst.shape[2])
     for e, row in enumerate(at):
@@ -175,13 +230,18 @@ def _to_channels_last_numpy(x, rows, start, stop, at, xp):
     xp[:, rows[keep], at:at + stop - start] = x[:, :, keep, start:stop].transpose(0, 2, 3, 1)
 
 
-_loops = _compiled.Loops(forward=_forward_loop, backward=_backward_loop, to_channels_last=_to_channels_last_loop)
+_loops = _compiled.Loops(combine=_combine_loop, to_channels_last=_to_channels_last_loop)
 _TWINS = {"forward": _forward_numpy, "backward": _backward_numpy, "to_channels_last": _to_channels_last_numpy}
 
 
 def _pick_loops(dtype: np.dtype) -> dict[str, Callable]:
-    """The compiled loops where Numba can compile them for ``dtype``, else the NumPy twins."""
-    return {name: (_loops.get(name) if dtype in _compiled.DTYPES else None) or twin for name, twin in _TWINS.items()}
+    """The compiled passes where Numba can compile them for ``dtype``, else the NumPy twins."""
+    combine = _loops.get("combine") if dtype in _compiled.DTYPES else None
+    if combine is None:
+        return dict(_TWINS)
+    return {"forward": functools.partial(_forward_compiled, combine),
+            "backward": functools.partial(_backward_compiled, combine),
+            "to_channels_last": _loops.get("to_channels_last")}
 
 
 def _outputs(k: int) -> int:
