@@ -153,13 +153,13 @@ def test_im2col_gathers_from_the_input_or_a_padded_copy(case, seed, how, per_ima
         return
     gy = rng.standard_normal((x.shape[0], spec.out_channels, *spec.output_size))
     want_dw = im2col.weight_grad(x, gy, spec)
-    old = im2col.DIRECT_GATHER, im2col.PER_IMAGE_PIXELS
-    im2col.DIRECT_GATHER, im2col.PER_IMAGE_PIXELS = how, per_image
+    old = im2col.DIRECT_GATHER, im2col.PER_IMAGE_PIXELS, im2col.PER_IMAGE_WEIGHT
+    im2col.DIRECT_GATHER, im2col.PER_IMAGE_PIXELS, im2col.PER_IMAGE_WEIGHT = how, per_image, -1  # the pixels decide
     try:
         got, (y, dw), dw2 = im2col.conv(x, w, spec), im2col.conv_and_weight_grad(x, w, gy, spec), \
             im2col.weight_grad(x, gy, spec)
     finally:
-        im2col.DIRECT_GATHER, im2col.PER_IMAGE_PIXELS = old
+        im2col.DIRECT_GATHER, im2col.PER_IMAGE_PIXELS, im2col.PER_IMAGE_WEIGHT = old
     ref = algorithms.conv(x, w, spec, "reference")
     layout = "by image" if per_image == 1 else "channel-major"
     check(f"im2col gather {how}, {layout} vs reference", got, ref)
@@ -431,6 +431,7 @@ def test_k_equals_s_rows_deinterleaved_compiled_or_by_numpy(case, seed, threshol
     g = rng.standard_normal((x.shape[0], spec.out_channels, *spec.output_size))
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(im2col, "PER_IMAGE_PIXELS", threshold)
+        mp.setattr(im2col, "PER_IMAGE_WEIGHT", -1)  # the pixels alone decide the layout
         calls = _rows_counted_or_off(mp, "deinterleave", compiled)
         _check_three_dtypes(f"im2col k == s (compiled {compiled}, threshold {threshold})",
                             lambda a, b: im2col.conv(a, b, spec),
@@ -698,15 +699,16 @@ def test_planner_takes_gemm_with_the_compiled_col2im(threads, x_shape, c_out, k,
 
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("x_shape, c_out, stride", [
-    ((64, 16, 14, 14), 32, 2),  # ae-1's adjoint
+    ((64, 32, 8, 8), 64, 2),  # 4 x 4 outputs
     ((16, 64, 10, 10), 64, 1),  # stride 1 on a small image
-    ((8, 16, 8, 8, 8), 32, 2),  # 3-D
+    ((8, 16, 4, 4, 4), 32, 2),  # 3-D, 2 x 2 x 2 outputs
 ])
 def test_direct_planner_takes_the_compiled_gather_within_the_memory_bound(threads, x_shape, c_out, stride,
                                                                             monkeypatch):
     """Short output rows, 16+ input channels and a small weight: the direct convolution's compiled gather, at
-    a peak within 2x the arrays; never for a large weight (copied on every call; on a large batch, strided,
-    the compiled phases of im2col win) nor without Numba."""
+    a peak within 2x the arrays, where im2col's columns are not compiled (stride 1) or the output has at most
+    16 pixels per image; never for a large weight (copied on every call; on a large batch, strided, the
+    compiled phases of im2col win) nor without Numba."""
     rng = np.random.default_rng(5)
     x = rng.standard_normal(x_shape, dtype=np.float32)
     w = rng.standard_normal((c_out, x_shape[1], *(3,) * (len(x_shape) - 2)), dtype=np.float32)
@@ -749,6 +751,7 @@ def test_im2col_phases_compiled_or_by_numpy(case, seed, per_image, compiled):
     calls: list[int] = []
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(im2col, "PER_IMAGE_PIXELS", per_image)
+        mp.setattr(im2col, "PER_IMAGE_WEIGHT", -1)  # the pixels alone decide the layout
         mp.setattr(_phases, "workspace", _poisoned(_phases.workspace))
         mp.setattr(im2col, "workspace", _poisoned(im2col.workspace))
         if compiled:
@@ -769,18 +772,22 @@ def test_im2col_phases_compiled_or_by_numpy(case, seed, per_image, compiled):
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("x_shape, c_out, k", [
-    ((32, 128, 16, 16), 256, 3),  # a large weight (2**18 values) on a batch 8x its output channels in rows
-    ((64, 1, 28, 28), 16, 3),  # ae-2's adjoint: one input channel
+@pytest.mark.parametrize("x_shape, c_out, k, by_image", [
+    ((32, 128, 16, 16), 256, 3, False),  # a large weight (2**18 values) on a batch 8x its output channels in rows
+    ((64, 1, 28, 28), 16, 3, True),  # ae-2's adjoint: one input channel
+    ((64, 16, 14, 14), 32, 3, True),  # ae-1's adjoint: 7 x 7 outputs, a small weight: columns by image
+    ((8, 16, 8, 8, 8), 32, 3, True),  # 3-D
 ])
-def test_direct_planner_takes_the_compiled_phases_for_strided_layers(threads, x_shape, c_out, k, monkeypatch):
-    """Strided layers with a large weight go to im2col, its columns from the compiled phases (before item 97,
-    the first one took the compiled gather), at a peak within 2x the arrays."""
+def test_direct_planner_takes_the_compiled_phases_for_strided_layers(threads, x_shape, c_out, k, by_image,
+                                                                      monkeypatch):
+    """Strided layers go to im2col, its columns from the compiled phases (before items 97 and 100, all but the
+    second took the compiled gather), image by image for a small weight, at a peak within 2x the arrays."""
     rng = np.random.default_rng(6)
     x = rng.standard_normal(x_shape, dtype=np.float32)
-    w = rng.standard_normal((c_out, x_shape[1], k, k), dtype=np.float32)
+    w = rng.standard_normal((c_out, x_shape[1], *(k,) * (len(x_shape) - 2)), dtype=np.float32)
     spec, _ = conv_spec(x.shape, w.shape, stride=2, padding=1)
     assert fast.choose_conv(spec, x_shape[0], compiled=True, threads=threads) == "im2col"
+    assert im2col.per_image(spec) == (by_image and _compiled.available())
     calls: list[int] = []
     real = _phases.im2col
     monkeypatch.setattr(_phases, "im2col", lambda *a: calls.append(1) or real(*a))
@@ -872,6 +879,7 @@ def test_batch_tiles_and_threads_do_not_change_results(small_tiles, threads):
             for pixels in (1, 10**9):  # columns image by image, or channel-major
                 with pytest.MonkeyPatch.context() as mp:
                     mp.setattr(im2col, "PER_IMAGE_PIXELS", pixels)
+                    mp.setattr(im2col, "PER_IMAGE_WEIGHT", -1)  # the pixels alone decide the layout
                     y, dw = im2col.conv_and_weight_grad(x, wc, g, cs)
                     check("tiled fused conv vs reference", y, algorithms.conv(x, wc, cs, "reference"))
                     check("tiled fused weight grad vs per-image sum", dw,

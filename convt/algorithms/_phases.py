@@ -45,7 +45,7 @@ from ..spec import ConvSpec
 from . import _compiled, _threads
 from ._layout import axis_phases, workspace
 
-__all__ = ["MASK_BYTES", "SPLIT_BYTES", "Plan", "applies", "col2im", "im2col", "im2col_applies", "plan"]
+__all__ = ["MASK_BYTES", "SPLIT_BYTES", "Plan", "applies", "col2im", "im2col", "im2col_applies", "im2col_fits", "plan"]
 
 #: the most bytes of masks one shape keeps (one byte per input pixel per masked tap); above, NumPy's adds run
 MASK_BYTES = 4 << 20
@@ -281,14 +281,28 @@ def col2im(out: np.ndarray, products: np.ndarray, by_image: bool, spec: ConvSpec
 
 
 def im2col_applies(spec: ConvSpec, dtype: np.dtype) -> bool:
-    """Whether :func:`im2col` runs a direct spec: zero padding, and :func:`applies` to its adjoint.
+    """Whether :func:`im2col` runs a direct spec: :func:`im2col_fits`, a compiled dtype, and the loop compiles.
 
     >>> from convt.spec import conv_spec
     >>> spec = conv_spec((64, 1, 28, 28), (16, 1, 3, 3), stride=2, padding=1)[0]
     >>> im2col_applies(spec, np.dtype(np.float32)) == _compiled.available()
     True
     """
-    return spec.padding_mode == "zeros" and applies(_adjoint(spec), dtype)
+    return im2col_fits(spec) and applies(_adjoint(spec), dtype)
+
+
+@functools.lru_cache(maxsize=1024)
+def im2col_fits(spec: ConvSpec) -> bool:
+    """Whether a direct spec's im2col can come from the phases: a stride above 1, zero padding, and a
+    :func:`plan` for its adjoint (Numba aside).
+
+    >>> from convt.spec import conv_spec
+    >>> im2col_fits(conv_spec((1, 1, 8), (1, 1, 3), stride=2, padding=1)[0])
+    True
+    >>> im2col_fits(conv_spec((1, 1, 8), (1, 1, 3), padding=1)[0])   # stride 1: the planner's other routes
+    False
+    """
+    return any(s > 1 for s in spec.stride) and spec.padding_mode == "zeros" and plan(_adjoint(spec)) is not None
 
 
 @functools.lru_cache(maxsize=256)

@@ -73,10 +73,11 @@ least ``GATHER_MIN_IN`` input channels per group and the weight has at most
 ``GATHER_CONV_MAX_WEIGHT`` values or the product at least ``GATHER_CONV_ROWS``
 rows (batch x output pixels) per output channel (the weight is copied to the
 columns' order on every call, and pays where the batch is large beside it:
-DCGAN-2's adjoint at batch 64; docs/perf-notes.md items 86 and 94) unless
+DCGAN-2's adjoint at batch 64; docs/perf-notes.md items 86 and 94); where
 im2col's columns of a strided layer are compiled (:mod:`convt.algorithms._phases`,
-item 97: faster than the gather there); otherwise ``im2col`` (threaded
-gather, or the compiled phases, then one product per batch tile).
+items 97 and 100) only for a small weight and at most
+``GATHER_PHASES_MAX_PIXELS`` output pixels per image; otherwise ``im2col``
+(threaded gather, or the compiled phases, then one product per batch tile).
 """
 
 from __future__ import annotations
@@ -99,6 +100,7 @@ __all__ = [
     "GATHER_MIN_BATCH",
     "GATHER_MIN_IN",
     "GATHER_MIN_OUT",
+    "GATHER_PHASES_MAX_PIXELS",
     "GATHER_SMALL_MAX_OUT",
     "MAX_FLAT_WASTE",
     "MAX_SUBPIXEL_WASTE",
@@ -154,6 +156,9 @@ GATHER_CONV_MAX_WEIGHT = 1 << 17
 #: ... or any weight where the product has at least this many rows (batch x output pixels) per output channel
 #: (docs/perf-notes.md item 94)
 GATHER_CONV_ROWS = 8
+#: where im2col's columns of a strided layer are compiled, the gather only up to this many output pixels per
+#: image (docs/perf-notes.md item 100: 4 x 4 outputs 1.1x faster than im2col, 7 x 7 and up slower)
+GATHER_PHASES_MAX_PIXELS = 16
 #: the largest share of products on padding (computed / real) subpixel may compute (docs/perf-notes.md item 60)
 MAX_SUBPIXEL_WASTE = 2.0
 #: the largest share of extra products (padded grid / needed) phase_shift may compute
@@ -321,9 +326,10 @@ def choose_conv(spec: ConvSpec, n: int, compiled: bool = False, itemsize: int = 
     ('phase_shift', 'winograd4')
     >>> choose_conv(conv_spec((16, 64, 32, 32), (64, 64, 3, 3), stride=2, padding=1)[0], 16)
     'im2col'
-    >>> ae1 = conv_spec((64, 16, 14, 14), (32, 16, 3, 3), stride=2, padding=1)[0]
-    >>> choose_conv(ae1, 64), choose_conv(ae1, 64, compiled=True)
-    ('im2col', 'gather')
+    >>> ae1 = conv_spec((64, 16, 14, 14), (32, 16, 3, 3), stride=2, padding=1)[0]   # 7 x 7 outputs
+    >>> small = conv_spec((64, 32, 8, 8), (64, 32, 3, 3), stride=2, padding=1)[0]   # 4 x 4 outputs
+    >>> choose_conv(ae1, 64), choose_conv(ae1, 64, compiled=True), choose_conv(small, 64, compiled=True)
+    ('im2col', 'im2col', 'gather')
     >>> dcgan2 = conv_spec((64, 128, 16, 16), (256, 128, 4, 4), stride=2, padding=1)[0]  # 2**19 weights
     >>> choose_conv(dcgan2, 64, compiled=True), choose_conv(dcgan2, 8, compiled=True)   # strided: compiled phases
     ('im2col', 'im2col')
@@ -337,16 +343,12 @@ def choose_conv(spec: ConvSpec, n: int, compiled: bool = False, itemsize: int = 
             return "phase_shift"
     weight = spec.out_channels * (spec.in_channels // spec.groups) * math.prod(spec.kernel_size)
     columns = n * math.prod(spec.output_size)  # the product's rows: the weight's copy is paid once for them all
+    phases = _phases.im2col_fits(spec)  # im2col's columns compiled (item 97): the gather only on tiny outputs
     if (compiled and spec.in_channels // spec.groups >= GATHER_MIN_IN and spec.output_size[-1] < SHORT_ROW
-            and (weight <= GATHER_CONV_MAX_WEIGHT
-                 or (columns >= GATHER_CONV_ROWS * spec.out_channels and not _compiled_im2col(spec)))):
+            and (not phases or math.prod(spec.output_size) <= GATHER_PHASES_MAX_PIXELS)
+            and (weight <= GATHER_CONV_MAX_WEIGHT or (columns >= GATHER_CONV_ROWS * spec.out_channels and not phases))):
         return "gather"
     return "im2col"
-
-
-def _compiled_im2col(spec: ConvSpec) -> bool:
-    """Whether im2col's columns of a strided direct spec come from the compiled phases (:func:`convt.algorithms._phases.im2col`)."""
-    return any(s > 1 for s in spec.stride) and spec.padding_mode == "zeros" and _phases.plan(spec.adjoint()) is not None
 
 
 def conv_by_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec, algorithm: str = "phase_shift") -> np.ndarray:

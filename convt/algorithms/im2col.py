@@ -28,10 +28,10 @@ import numpy as np
 
 from .. import arithmetic as ar
 from ..spec import ConvSpec
-from . import _phases, _rows, _threads
-from ._layout import accumulate, batch_tiles, channel_major, pieces_for, result, workspace
+from . import _compiled, _layout, _phases, _rows, _threads
+from ._layout import accumulate, batch_tiles, bounded_tiles, channel_major, io_bytes, pieces_for, result, workspace
 
-__all__ = ["DIRECT_GATHER", "PER_IMAGE_PIXELS", "TRANSPOSE_MAX_WEIGHT", "TRANSPOSE_ROWS", "conv",
+__all__ = ["DIRECT_GATHER", "PER_IMAGE_PIXELS", "PER_IMAGE_WEIGHT", "TRANSPOSE_MAX_WEIGHT", "TRANSPOSE_ROWS", "conv",
            "conv_and_weight_grad", "direct_windows", "gathers_directly", "per_image", "prepare", "weight_grad",
            "weight_grad_transposed"]
 
@@ -42,8 +42,18 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1):
     windows = [tuple(slice(t * d, t * d + (o - 1) * s + 1, s)
                      for t, d, o, s in zip(tap, spec.dilation, spec.output_size, spec.stride))
                for tap in itertools.product(*map(range, spec.kernel_size))]
-    per_image = (len(windows) * spec.in_channels + spec.out_channels) * math.prod(spec.output_size) * itemsize
-    return windows, batch_tiles(n, per_image, at_least=threads, multiply_adds=spec.multiply_adds(n))
+    pixels = math.prod(spec.output_size)
+    if not _phases.im2col_fits(spec):
+        per_image_bytes = (len(windows) * spec.in_channels + spec.out_channels) * pixels * itemsize
+        return windows, batch_tiles(n, per_image_bytes, at_least=threads, multiply_adds=spec.multiply_adds(n))
+    # strided, the columns compiled: T * Cg values per output pixel can outgrow the arrays; the tiles shrink to the
+    # memory bound (one image at least), as gemm's channels-first ones (docs/perf-notes.md item 100). The
+    # product's result is a temporary only channel-major (by image it is the output).
+    written = 0 if per_image(spec, weight_grad=True) else spec.out_channels
+    per_image_bytes = (len(windows) * spec.in_channels + written) * pixels * itemsize
+    result_bytes = n * spec.out_channels * pixels * itemsize
+    return windows, bounded_tiles(n, per_image_bytes, _layout.TILE_BYTES, io_bytes(spec, n, itemsize), result_bytes,
+                                  threads, spec.multiply_adds(n))
 
 
 @functools.lru_cache(maxsize=512)
@@ -146,6 +156,9 @@ DIRECT_GATHER = "padded"
 #: with at least this many output pixels per image the columns are laid out image by image and the product
 #: writes the output in place; below it, channel-major columns and one product per tile (docs/perf-notes.md)
 PER_IMAGE_PIXELS = 128
+#: ... or with a weight of at most this many values whose columns come from the compiled phases: the products
+#: are small beside the channel-major result's move into place (ae-1's adjoint 1.1x, docs/perf-notes.md item 100)
+PER_IMAGE_WEIGHT = 1 << 15
 
 
 def per_image(spec: ConvSpec, weight_grad: bool = False) -> bool:
@@ -163,7 +176,9 @@ def per_image(spec: ConvSpec, weight_grad: bool = False) -> bool:
     False
     """
     pixels = math.prod(spec.output_size)
-    return pixels >= PER_IMAGE_PIXELS and (not weight_grad or 4 * (spec.out_channels // spec.groups) <= pixels)
+    weight = spec.out_channels * (spec.in_channels // spec.groups) * math.prod(spec.kernel_size)
+    small = weight <= PER_IMAGE_WEIGHT and _compiled.available() and _phases.im2col_fits(spec)
+    return (pixels >= PER_IMAGE_PIXELS or small) and (not weight_grad or 4 * (spec.out_channels // spec.groups) <= pixels)
 
 
 def _columns(x: np.ndarray, spec: ConvSpec, windows, nb: int, by_image: bool = False) -> np.ndarray:
@@ -175,21 +190,22 @@ def _columns(x: np.ndarray, spec: ConvSpec, windows, nb: int, by_image: bool = F
     groups, cg = spec.groups, spec.in_channels // spec.groups
     shape = (nb, groups, cg, len(windows), *spec.output_size) if by_image else \
         (groups, cg, len(windows), nb, *spec.output_size)
-    flat = (nb, groups, len(windows) * cg, -1) if by_image else (groups, len(windows) * cg, -1)
+    pixels = math.prod(spec.output_size)  # not -1: an empty batch has no size to infer it from
+    flat = (nb, groups, len(windows) * cg, pixels) if by_image else (groups, len(windows) * cg, nb * pixels)
     # by image there is no padded copy: a padded or cropped input is always read straight
     direct = gathers_directly(spec) or (by_image and any(lo or hi for lo, hi in spec.pads))
     if not direct and _rows.applies(spec, x.dtype):  # k == s: each input row read once into its taps' columns
         cols = workspace("im2col.cols", shape, x.dtype)
         _rows.deinterleave(cols, x, by_image, spec)
         return cols.reshape(flat)
-    if any(s > 1 for s in spec.stride) and _phases.im2col_applies(spec, x.dtype):  # the phases, compiled
+    if _phases.im2col_applies(spec, x.dtype):  # strided: the phases, compiled
         cols = workspace("im2col.cols", shape, x.dtype)
         _phases.im2col(cols, x, by_image, spec)
         return cols.reshape(flat)
     if by_image:
         xp = x.reshape(nb, groups, cg, *spec.input_size)  # no padding to add, or read straight: no copy
         if len(windows) == 1 and not direct and xp.shape[3:] == spec.output_size:
-            return xp.reshape(nb, groups, cg, -1)
+            return xp.reshape(nb, groups, cg, math.prod(xp.shape[3:]))
     elif direct:
         xp = np.moveaxis(x.reshape(nb, groups, cg, *spec.input_size), 0, 2)  # (G, Cg, nb, *i)
     else:
@@ -232,7 +248,7 @@ def _product(wm: np.ndarray, cols: np.ndarray, out: np.ndarray, by_image: bool) 
     """The tile's output ``(nb, G, Mg, *o)``: written by the product itself by image, else moved into place."""
     nb, groups, mg = out.shape[:3]
     if by_image:
-        np.matmul(wm, cols, out=out.reshape(nb, groups, mg, -1))
+        np.matmul(wm, cols, out=out.reshape(nb, groups, mg, math.prod(out.shape[3:])))
         return
     res = np.matmul(wm, cols, out=workspace("im2col.res", (groups, mg, cols.shape[2]), out.dtype))
     np.moveaxis(out, 0, 2)[...] = res.reshape(groups, mg, nb, *out.shape[3:])
@@ -242,7 +258,7 @@ def _grad_operand(g: np.ndarray, groups: int, by_image: bool) -> np.ndarray:
     """The output gradient of a tile as the weight gradient's left operand (a view by image)."""
     nb, m = g.shape[:2]
     if by_image:
-        return g.reshape(nb, groups, m // groups, -1)
+        return g.reshape(nb, groups, m // groups, math.prod(g.shape[2:]))
     return channel_major(g, groups, ((0, 0),) * (g.ndim - 2), "im2col.g").reshape(groups, m // groups, -1)
 
 
