@@ -55,13 +55,17 @@ from ..spec import ConvSpec
 from . import _compiled, _threads, im2col, winograd
 from ._layout import PEAK_SHARE, bounded_tiles, io_bytes, result, untapped_result, workspace
 
-__all__ = ["MIN_TILE_BYTES", "OUTPUTS", "SPLIT_VALUES", "TILE_BYTES", "conv_transpose", "fits", "grad_applies", "prepare",
+__all__ = ["MIN_IMAGES", "MIN_TILE_BYTES", "OUTPUTS", "SPLIT_VALUES", "TILE_BYTES", "conv_transpose", "fits", "grad_applies", "prepare",
            "prepare_grad", "weight_grad"]
 
 #: outputs per tile and axis (F(4, r); smaller where the kernel is long: :func:`_outputs`)
 OUTPUTS = 4
-#: the temporaries of one batch tile (the two scratch buffers), at most
+#: the temporaries of one batch tile (the two scratch buffers), at most ...
 TILE_BYTES = 2 << 20
+#: ... unless fewer than this many images fit: a tile takes this many where the memory bound allows (its
+#: products, one per coordinate, have a row per output tile; one image's 16-64 rows ran them at half speed on
+#: 32-96 channels: docs/perf-notes.md item 101)
+MIN_IMAGES = 4
 #: the planner takes this algorithm only where the memory bound leaves each tile this much (shorter products
 #: lose the saving to BLAS's overhead)
 MIN_TILE_BYTES = 1 << 20
@@ -291,8 +295,8 @@ def prepare(spec: ConvSpec, n: int, itemsize: int, threads: int = 1, fractions: 
     per_image = sum(sizes) * itemsize
     weight = math.prod(coords) * cin * (cout // spec.groups) * itemsize  # the transformed weight
     out_bytes = n * cout * math.prod(spec.output_size) * itemsize
-    tiles = bounded_tiles(n, per_image, TILE_BYTES, io_bytes(spec, n, itemsize), weight + out_bytes, threads,
-                          spec.multiply_adds(n))
+    tiles = bounded_tiles(n, per_image, max(TILE_BYTES, MIN_IMAGES * per_image), io_bytes(spec, n, itemsize),
+                          weight + out_bytes, threads, spec.multiply_adds(n))
     return tuple(axes), rows, blank, pads[-1], sizes, tiles
 
 
