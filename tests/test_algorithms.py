@@ -395,14 +395,15 @@ def stride_kernel_layer(draw, transposed: bool):
     return draw(st.integers(1, 3)), kw["groups"], draw(st.integers(1, 3)), draw(st.integers(1, 3)), k, size, kw
 
 
-def _rows_counted_or_off(mp: pytest.MonkeyPatch, loop: str, compiled: bool) -> list[int]:
-    """``_rows.<loop>`` counting its calls into the list returned, or (not ``compiled``) ``_rows`` switched off."""
+def _counted_or_off(mp: pytest.MonkeyPatch, module, loop: str, compiled: bool, gate: str = "applies") -> list[int]:
+    """``module.<loop>`` counting its calls into the list returned, or (not ``compiled``) the module switched off
+    (its ``gate``, ``applies(spec, dtype)``, saying no)."""
     calls: list[int] = []
     if compiled:
-        real = getattr(_rows, loop)
-        mp.setattr(_rows, loop, lambda *a: calls.append(1) or real(*a))
+        real = getattr(module, loop)
+        mp.setattr(module, loop, lambda *a: calls.append(1) or real(*a))
     else:
-        mp.setattr(_rows, "applies", lambda spec, dtype: False)
+        mp.setattr(module, gate, lambda spec, dtype: False)
     return calls
 
 
@@ -415,7 +416,7 @@ def test_k_equals_s_rows_interleaved_compiled_or_by_numpy(case, seed, threshold,
     assert _rows.applies(spec, np.dtype(np.float64)) == _compiled.available()
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(gemm, "BATCH_PIXELS", threshold)
-        calls = _rows_counted_or_off(mp, "interleave", compiled)
+        calls = _counted_or_off(mp, _rows, "interleave", compiled)
         _check_three_dtypes(f"gemm k == s (compiled {compiled}, threshold {threshold})",
                             lambda a, b: gemm.conv_transpose(a, b, spec),
                             lambda a, b: algorithms.conv_transpose(a, b, spec, "reference"), x, w, rng)
@@ -432,7 +433,7 @@ def test_k_equals_s_rows_deinterleaved_compiled_or_by_numpy(case, seed, threshol
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(im2col, "PER_IMAGE_PIXELS", threshold)
         mp.setattr(im2col, "PER_IMAGE_WEIGHT", -1)  # the pixels alone decide the layout
-        calls = _rows_counted_or_off(mp, "deinterleave", compiled)
+        calls = _counted_or_off(mp, _rows, "deinterleave", compiled)
         _check_three_dtypes(f"im2col k == s (compiled {compiled}, threshold {threshold})",
                             lambda a, b: im2col.conv(a, b, spec),
                             lambda a, b: algorithms.conv(a, b, spec, "reference"), x, w, rng)
@@ -467,16 +468,11 @@ def test_gemm_phases_summed_compiled_or_by_numpy(case, seed, threshold, compiled
     rng, x, w, spec = _draw(case, seed, transposed=True)
     if spec is None:
         return
-    calls: list[int] = []
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(gemm, "BATCH_PIXELS", threshold)
         mp.setattr(_phases, "workspace", _poisoned(_phases.workspace))
         mp.setattr(gemm, "workspace", _poisoned(gemm.workspace))
-        if compiled:
-            real = _phases.col2im
-            mp.setattr(_phases, "col2im", lambda *a: calls.append(1) or real(*a))
-        else:
-            mp.setattr(_phases, "applies", lambda spec, dtype: False)
+        calls = _counted_or_off(mp, _phases, "col2im", compiled)
         _check_three_dtypes(f"gemm phases (compiled {compiled}, threshold {threshold})",
                             lambda a, b: gemm.conv_transpose(a, b, spec, "channels_first"),
                             lambda a, b: algorithms.conv_transpose(a, b, spec, "reference"), x, w, rng)
@@ -748,17 +744,12 @@ def test_im2col_phases_compiled_or_by_numpy(case, seed, per_image, compiled):
     if spec is None:
         return
     g = rng.standard_normal((x.shape[0], spec.out_channels, *spec.output_size))
-    calls: list[int] = []
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(im2col, "PER_IMAGE_PIXELS", per_image)
         mp.setattr(im2col, "PER_IMAGE_WEIGHT", -1)  # the pixels alone decide the layout
         mp.setattr(_phases, "workspace", _poisoned(_phases.workspace))
         mp.setattr(im2col, "workspace", _poisoned(im2col.workspace))
-        if compiled:
-            real = _phases.im2col
-            mp.setattr(_phases, "im2col", lambda *a: calls.append(1) or real(*a))
-        else:
-            mp.setattr(_phases, "im2col_applies", lambda spec, dtype: False)
+        calls = _counted_or_off(mp, _phases, "im2col", compiled, gate="im2col_applies")
         _check_three_dtypes(f"im2col phases (compiled {compiled}, per image from {per_image})",
                             lambda a, b: im2col.conv(a, b, spec),
                             lambda a, b: algorithms.conv(a, b, spec, "reference"), x, w, rng)
