@@ -12,7 +12,9 @@ across threads by output channel (or batch); no tap multiplies an inserted
 zero and no output element is read back. With ``k == s`` and no padding
 (U-Net's layers: one tap per output pixel) a compiled loop writes each
 output row once from its taps' product rows instead (:mod:`convt.algorithms._rows`,
-where Numba is installed; docs/perf-notes.md item 95).
+where Numba is installed; docs/perf-notes.md item 95); on the other layers
+the phases are summed by a compiled loop over flat buffers of the input's
+pitch, each written once (:mod:`convt.algorithms._phases`, item 97).
 
 Channels-last (:func:`channels_last`: small images, many output channels)
 the product is ``(G, nb*P, Cg) @ (G, Cg, T*Mg)`` on a tap-major weight, cut
