@@ -12,7 +12,8 @@ pick the algorithm.
 - ``fast``: the planner, the default ("auto"): picks one of the below per shape.
 - ``gemm``: GEMM + col2im (transposed), batch-tiled, phase by phase, threaded; with a
   kernel no larger than the stride one product, each phase written straight (U-Net's k == s: each output row
-  once, its taps interleaved by a compiled loop, ``_rows``).
+  once, its taps interleaved by a compiled loop, ``_rows``); elsewhere each phase summed in a flat buffer of
+  the input's pitch by a compiled loop, then written once (``_phases``).
 - ``gemm_flat``: one product on the padded grid, each phase a few long flat-shifted adds.
 - ``subpixel``: phase decomposition, one dense product per output phase (transposed).
 - ``phase_shift``: the phases again, one product per tap on a shifted flat view, no im2col.
@@ -22,7 +23,8 @@ pick the algorithm.
 - ``winograd``: the phases again, two outputs per axis at a time by Winograd's F(2, r): fewer products.
 - ``winograd4``: stride-1 layers by Winograd's F(4, r), four outputs per axis at a time, the transforms
   compiled by Numba when installed (others run ``winograd``).
-- ``im2col``: im2col + one product per batch tile (direct).
+- ``im2col``: im2col + one product per batch tile (direct); on strided layers the columns from the
+  input's phase buffers by the compiled adjoint of gemm's col2im (``_phases``).
 
 :func:`set_num_threads` sets how many threads the memory-bound stages use.
 """
