@@ -253,6 +253,18 @@ def _im2col_loop(x, size, cols, image_stride, plane_stride, tap_stride, per_imag
 _loops = _compiled.Loops(col2im=_col2im_loop, im2col=_im2col_loop)
 
 
+def _plane_strides(channels: int, ntaps: int, pixels: int, nb: int, by_image: bool) -> tuple[int, int, int]:
+    """Where plane ``(n, c)`` of a tile's products or columns starts, and its taps' distance: ``(per image, per
+    channel, per tap)`` in elements, for ``(nb, C, T, P)`` ``by_image``, else ``(C, T, nb, P)``.
+
+    >>> _plane_strides(3, 9, 196, 64, True), _plane_strides(3, 9, 196, 64, False)
+    ((5292, 1764, 196), (196, 112896, 12544))
+    """
+    if by_image:
+        return channels * ntaps * pixels, ntaps * pixels, pixels
+    return pixels, ntaps * nb * pixels, nb * pixels
+
+
 def col2im(out: np.ndarray, products: np.ndarray, by_image: bool, spec: ConvSpec, threads: int) -> None:
     """Write a tile's output ``(nb, G, Mg, *o)`` from its channels-first product, on up to ``threads`` threads.
 
@@ -263,11 +275,7 @@ def col2im(out: np.ndarray, products: np.ndarray, by_image: bool, spec: ConvSpec
     p = plan(spec)
     nb = out.shape[0]
     planes = nb * spec.out_channels
-    ntaps = math.prod(spec.kernel_size)
-    if by_image:  # plane (n, gm): n * (GM*T*P) + gm * (T*P), taps P apart
-        strides = (spec.out_channels * ntaps * p.pixels, ntaps * p.pixels, p.pixels)
-    else:  # plane (n, gm), in the output's order: n * P + gm * (T*nb*P), taps nb*P apart
-        strides = (p.pixels, ntaps * nb * p.pixels, nb * p.pixels)
+    strides = _plane_strides(spec.out_channels, math.prod(spec.kernel_size), p.pixels, nb, by_image)
     src, dst = products.reshape(-1), out.reshape(-1)
     loop = _loops.get("col2im")
     size = math.prod(spec.output_size)
@@ -321,11 +329,7 @@ def im2col(cols: np.ndarray, x: np.ndarray, by_image: bool, spec: ConvSpec) -> N
     p = plan(_adjoint(spec))
     nb = x.shape[0]
     planes = nb * spec.in_channels
-    ntaps = math.prod(spec.kernel_size)
-    if by_image:
-        strides = (spec.in_channels * ntaps * p.pixels, ntaps * p.pixels, p.pixels)
-    else:
-        strides = (p.pixels, ntaps * nb * p.pixels, nb * p.pixels)
+    strides = _plane_strides(spec.in_channels, math.prod(spec.kernel_size), p.pixels, nb, by_image)
     src, dst = np.ascontiguousarray(x).reshape(-1), cols.reshape(-1)
     loop = _loops.get("im2col")
     size = math.prod(spec.input_size)
