@@ -606,6 +606,23 @@ def test_winograd4_compiled_passes_equal_their_numpy_twins(dtype):
     np.testing.assert_array_equal(back_got, back_want)
 
 
+@pytest.mark.skipif(not _compiled.available(), reason="needs Numba")
+@pytest.mark.parametrize("dtype", [np.float32, np.complex128, np.int64])
+def test_winograd4_compiled_write_out_equals_its_numpy_twin(dtype):
+    """The last stage, channels-last tiles cropped into the channels-first result: the compiled loop against
+    NumPy's transposing copy, on a 3-d grid cropped on every axis with 2 groups, every value written."""
+    rng = np.random.default_rng(12)
+    sizes, full = (5, 3, 6), (8, 4, 8)
+    rows = winograd4._result_rows(sizes, full)
+    src = rng.integers(-99, 100, (2, 3, full[0] * full[1], full[2], 4)).astype(dtype)  # (G, nb, rows, width, Mg)
+    got, want = (np.full((3, 2, 4, sizes[0] * sizes[1], sizes[2]), 7, dtype) for _ in range(2))
+    winograd4._pick_loops(np.dtype(dtype))["to_channels_first"](src, rows, got)
+    winograd4._TWINS["to_channels_first"](src, rows, want)
+    np.testing.assert_array_equal(got, want)
+    grid = src.reshape(2, 3, *full, 4)[:, :, :5, :3, :6].transpose(1, 0, 5, 2, 3, 4)  # (nb, G, Mg, *sizes)
+    np.testing.assert_array_equal(got.reshape(grid.shape), grid)
+
+
 def test_winograd4_float32_error_on_a_3x3_layer():
     """F(4, 3) rounds more than a direct sum in float32 (entries up to 8 and 1/24), within 1e-5 of the largest
     output on the stride1 layer; float64 stays within 1e-13."""

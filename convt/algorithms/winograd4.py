@@ -22,7 +22,8 @@ Per batch tile, channels-last, with two scratch buffers used in turn:
    weight ``(Cg, Mg)`` (``G g G^T`` on every kernel axis, once per call).
 3. The output transform, axis by axis from the last (:func:`_backward_compiled`),
    turns each (coordinate, tile) back into 4 positions; the channels-last
-   tile is then written, cropped and transposed, into the result.
+   tile is then written, cropped and transposed, into the result, one output
+   row at a time (:func:`_to_channels_first_loop`).
 
 The passes are one loop (:func:`_combine_loop`) that writes each output row
 once, all of its nonzero terms summed over the innermost axis (channels, or
@@ -205,6 +206,30 @@ def _to_channels_last_loop(x, rows, start, stop, at, xp):  # pragma: no cover - 
                     dst[at + j - start, c] = src[j]
 
 
+def _to_channels_first_loop(src, rows, dst):  # pragma: no cover - run compiled
+    """``dst[n, g, m, r, j] = src[g, n, rows[r], j, m]``: the last backward pass's channels-last tiles, cropped,
+    into the result.
+
+    ``src`` ``(G, nb, RF, WF, Mg)`` (the full grid's rows), ``dst`` ``(nb, G, Mg, R, W)``. One output row at a
+    time: its ``W x Mg`` block of the source stays in the cache while each channel's row gathers from it, and
+    every write runs along a row of the result (NumPy's transposing copy took 2.3x as long on stride1,
+    docs/perf-notes.md item 102).
+    """
+    groups, nb, _, wf, mg = src.shape
+    count, width = dst.shape[3], dst.shape[4]
+    u = np.uint64
+    s, d = src.reshape(-1), dst.reshape(-1)
+    for g in range(groups):
+        for n in range(nb):
+            for r in range(count):
+                sb = u(((g * nb + n) * src.shape[2] + rows[r]) * wf * mg)
+                for m in range(mg):
+                    db = u((((n * groups + g) * mg + m) * count + r) * width)
+                    a = sb + u(m)
+                    for j in range(u(width)):
+                        d[db + j] = s[a + j * u(mg)]
+
+
 def _forward_numpy(src, dst, bt, step, o0, o1):
     """:func:`_forward_compiled` in NumPy: one strided slice per nonzero entry."""
     tiles = dst.shape[2]
@@ -234,8 +259,15 @@ def _to_channels_last_numpy(x, rows, start, stop, at, xp):
     xp[:, rows[keep], at:at + stop - start] = x[:, :, keep, start:stop].transpose(0, 2, 3, 1)
 
 
-_loops = _compiled.Loops(combine=_combine_loop, to_channels_last=_to_channels_last_loop)
-_TWINS = {"forward": _forward_numpy, "backward": _backward_numpy, "to_channels_last": _to_channels_last_numpy}
+def _to_channels_first_numpy(src, rows, dst):
+    """:func:`_to_channels_first_loop` in NumPy."""
+    np.copyto(dst, src[:, :, rows, :dst.shape[4]].transpose(1, 0, 4, 2, 3))
+
+
+_loops = _compiled.Loops(combine=_combine_loop, to_channels_last=_to_channels_last_loop,
+                         to_channels_first=_to_channels_first_loop)
+_TWINS = {"forward": _forward_numpy, "backward": _backward_numpy, "to_channels_last": _to_channels_last_numpy,
+          "to_channels_first": _to_channels_first_numpy}
 
 
 def _pick_loops(dtype: np.dtype) -> dict[str, Callable]:
@@ -245,7 +277,7 @@ def _pick_loops(dtype: np.dtype) -> dict[str, Callable]:
         return dict(_TWINS)
     return {"forward": functools.partial(_forward_compiled, combine),
             "backward": functools.partial(_backward_compiled, combine),
-            "to_channels_last": _loops.get("to_channels_last")}
+            "to_channels_last": _loops.get("to_channels_last"), "to_channels_first": _loops.get("to_channels_first")}
 
 
 def _outputs(k: int) -> int:
@@ -320,6 +352,16 @@ def _grid_rows(sizes, windows, lengths) -> tuple[np.ndarray, np.ndarray]:
     return rows, blank
 
 
+@functools.lru_cache(maxsize=256)
+def _result_rows(sizes: tuple[int, ...], full: tuple[int, ...]) -> np.ndarray:
+    """Each row of the result (``sizes``, every axis but the last) in the backward passes' full grid of ``full``.
+
+    >>> _result_rows((3, 5), (4, 8))   # the grid's last row and its columns past 5 are cropped away
+    array([0, 1, 2])
+    """
+    return _grid_rows(sizes, [(0, o, 0) for o in sizes], list(full))[0]
+
+
 def fits(spec: ConvSpec, n: int, itemsize: int, threads: int) -> bool:
     """Whether the tiles get at least :data:`MIN_TILE_BYTES` (or the whole batch) and the call's peak stays
     within :data:`convt.algorithms._layout.PEAK_SHARE` times its input, weight and result."""
@@ -370,7 +412,8 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     tiles_per = [t for _, _, _, t, _, _ in axes]
     lengths = [length for _, _, _, _, length, _ in axes]
     out = result((n, groups, mg, *spec.output_size), dtype)
-    crop = tuple(slice(0, o) for o in spec.output_size)
+    out_rows = _result_rows(spec.output_size, tuple(m * t for m, t in zip(ms, tiles_per)))
+    full_rows = math.prod(m * t for m, t in zip(ms[:-1], tiles_per[:-1]))
 
     def tile(nr: tuple[int, int]) -> None:
         n0, n1 = nr
@@ -393,9 +436,9 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
             _split(functools.partial(loops["backward"], view, dst, mats[a][1]), lead, view.size)
             rest *= ms[a] * tiles_per[a]
             src, turn = dst, 1 - turn
-        full = src.reshape(groups, nb, *(m * t for m, t in zip(ms, tiles_per)), mg)
-        ov = out[n0:n1].transpose(1, 0, *range(3, 3 + nd), 2)  # (G, nb, *o, Mg) view
-        np.copyto(ov, full[(slice(None), slice(None), *crop)])
+        full = src.reshape(groups, nb, full_rows, ms[-1] * tiles_per[-1], mg)  # (G, nb, full rows, full width, Mg)
+        rows_out = out[n0:n1].reshape(nb, groups, mg, len(out_rows), spec.output_size[-1])
+        loops["to_channels_first"](full, out_rows, rows_out)
 
     _threads.run_tiles(tile, tiles, small=getattr(tiles, "small", False))
     return out.reshape(n, spec.out_channels, *spec.output_size)
