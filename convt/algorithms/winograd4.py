@@ -370,18 +370,41 @@ def fits(spec: ConvSpec, n: int, itemsize: int, threads: int) -> bool:
     return (tiles.tile_bytes >= MIN_TILE_BYTES or whole) and tiles.peak <= PEAK_SHARE * tiles.io
 
 
-def _weight(w: np.ndarray, spec: ConvSpec, dtype: np.dtype, gs) -> np.ndarray:
+@functools.lru_cache(maxsize=64)
+def _weight_transform(spec: ConvSpec, fractions: bool) -> np.ndarray:
+    """``G`` of every axis as one matrix ``(coordinates, taps)``: the coordinates last axis first (the order of
+    the forward passes' output), the taps in the flipped kernel's C order, so that it multiplies the weight as
+    it lies (float64; int64 for integer data, where the transforms are the direct sums).
+
+    >>> from convt.spec import conv_transpose_spec
+    >>> spec = conv_transpose_spec((1, 1, 4), (1, 1, 2))[0]   # F(4, 2): 5 coordinates, the 2 taps reversed
+    >>> (6 * _weight_transform(spec, True)).astype(int).tolist(), _weight_transform(spec, False).tolist()[:3]
+    ([[0, 3], [3, 3], [-1, 1], [2, 1], [6, 0]], [[0, 1], [1, 0], [0, 1]])
+    """
+    exact = not fractions
+    kron = np.ones((1, 1), np.int64 if exact else float)
+    counts = []
+    for k, d in zip(spec.kernel_size, spec.dilation):  # rows (n_0, ..., n_a), columns (t_0, ..., t_a)
+        g = ar.cook_toom(_outputs(k), k, d, fractions)[1]
+        kron = np.kron(kron, np.array(g, dtype=kron.dtype)[:, ::-1])  # each axis's taps reversed: the flip
+        counts.append(len(g))
+    rows = kron.reshape(*counts, -1).transpose(*range(spec.nd - 1, -1, -1), spec.nd)
+    return np.ascontiguousarray(rows.reshape(math.prod(counts), -1))
+
+
+def _weight(w: np.ndarray, spec: ConvSpec, dtype: np.dtype, fractions: bool) -> np.ndarray:
     """``G g G^T`` on every axis of the flipped kernel, as ``(coordinates, G, Cg, Mg)``, coordinates last axis
-    first (the order of the forward passes' output)."""
-    groups, nd = spec.groups, spec.nd
+    first (the order of the forward passes' output): one product by :func:`_weight_transform`, in float64
+    (int64 for integer data) and rounded once (axis by axis, ``tensordot``'s copies took 0.36 ms of
+    stride1's 2.5: docs/perf-notes.md item 104)."""
+    groups = spec.groups
     cg, mg = spec.in_channels // groups, spec.out_channels // groups
-    flip = (Ellipsis, *(slice(None, None, -1),) * nd)
-    exact = np.dtype(dtype).kind in "iub"
-    u = w.reshape(groups, cg, mg, *spec.kernel_size)[flip].astype(np.int64 if exact else np.result_type(dtype, float))
-    for g in gs:  # each kernel axis (at position 3) to its coordinates (last)
-        u = np.tensordot(u, np.array(g, dtype=np.int64 if exact else float), axes=([3], [1]))
-    order = [*range(3 + nd - 1, 2, -1), 0, 1, 2]  # coordinates last axis first, then (G, Cg, Mg)
-    return np.ascontiguousarray(u.transpose(order).reshape(-1, groups, cg, mg), dtype=dtype)
+    kron = _weight_transform(spec, fractions)
+    flat = w.reshape(groups * cg * mg, kron.shape[1]).astype(np.result_type(dtype, kron))
+    u = workspace("winograd4.weight", (kron.shape[0], groups, cg, mg), dtype)  # reused: no fresh pages per call
+    with _threads.blas_threads(1):  # BLAS's workers, once woken, spin on the cores the tiles then need (item 104)
+        np.matmul(kron, flat.T, out=u.reshape(kron.shape[0], -1), casting="same_kind")  # wide, rounded once
+    return u
 
 
 def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
@@ -406,7 +429,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     axes, rows, blank, window, sizes, tiles = prepare(spec, n, x.dtype.itemsize, threads, fractions)
     loops = _pick_loops(dtype)
     mats = [(bt.astype(dtype), at_.astype(dtype)) for bt, at_, *_ in axes]
-    u = _weight(w, spec, dtype, [g for *_, g in axes])  # (coordinates, G, Cg, Mg)
+    u = _weight(w, spec, dtype, fractions)  # (coordinates, G, Cg, Mg)
     coords = [len(bt) for bt, *_ in axes]
     ms = [m for _, _, m, _, _, _ in axes]
     tiles_per = [t for _, _, _, t, _, _ in axes]
@@ -482,6 +505,25 @@ def prepare_grad(spec: ConvSpec, n: int, itemsize: int, threads: int = 1, fracti
     return tuple(axes), (xrows, xwin[-1]), (grows, gwin[-1]), sizes, tiles
 
 
+@functools.lru_cache(maxsize=64)
+def _grad_transform(spec: ConvSpec, fractions: bool) -> np.ndarray:
+    """:func:`weight_grad`'s ``AT`` of every axis (F(k, 4)) as one matrix ``(taps, coordinates)``: the taps in
+    the kernel's C order, the coordinates last axis first (the order of the forward passes' output).
+
+    >>> from convt.spec import conv_spec
+    >>> _grad_transform(conv_spec((1, 1, 6), (1, 1, 2))[0], True).astype(int).tolist()   # F(2, 4): 5 points
+    [[1, 1, 1, 1, 0], [0, 1, -1, 2, 1]]
+    """
+    kron = np.ones((1, 1))
+    counts = []
+    for k in spec.kernel_size:  # rows (t_0, ..., t_a), columns (n_0, ..., n_a)
+        at = ar.cook_toom(k, OUTPUTS, 1, fractions)[2]
+        kron = np.kron(kron, np.array(at, dtype=float))
+        counts.append(len(at[0]))
+    cols = kron.reshape(-1, *counts).transpose(0, *range(spec.nd, 0, -1))
+    return np.ascontiguousarray(cols.reshape(kron.shape[0], -1))
+
+
 def weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """The weight gradient of the direct stride-1 convolution ``spec`` at ``x`` for the output gradient ``g``.
 
@@ -541,12 +583,12 @@ def weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray:
     acc, *rest = partial.values()
     for part in rest:
         acc += part
-    acc = acc.reshape(*coords[::-1], groups, cg, mg)  # coordinates last axis first
-    for a in range(nd):  # AT on the coordinate in front, axis by axis from the last: taps end up in axis order
-        acc = np.tensordot(acc, axes[nd - 1 - a][2].astype(dtype), axes=([0], [1]))
-    # (G, Cg, Mg, t_{d-1}, ..., t_0) -> (G, Mg, Cg, t_0, ..., t_{d-1})
-    acc = acc.transpose(0, 2, 1, *range(3 + nd - 1, 2, -1))
-    dw = np.ascontiguousarray(acc).reshape(spec.out_channels, cg, *spec.kernel_size)
+    at = _grad_transform(spec, fractions).astype(dtype, copy=False)  # (taps, coordinates last axis first)
+    with _threads.blas_threads(1):  # no BLAS worker left spinning into the next call's tiles (item 104)
+        taps = np.matmul(at, acc.reshape(len(at[0]), -1))  # (T, G*Cg*Mg)
+    # (T, G, Cg, Mg) -> (G, Mg, Cg, T)
+    dw = np.ascontiguousarray(taps.reshape(-1, groups, cg, mg).transpose(1, 3, 2, 0)).reshape(
+        spec.out_channels, cg, *spec.kernel_size)
     for a, (i, o, k, d, (lo, _)) in enumerate(zip(spec.input_size, spec.output_size, spec.kernel_size, spec.dilation,
                                                     spec.pads)):
         for t in range(k):  # a tap that reads only padding: exactly zero, not the transforms' rounding
