@@ -606,6 +606,23 @@ def test_winograd4_compiled_passes_equal_their_numpy_twins(dtype):
     np.testing.assert_array_equal(back_got, back_want)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64, np.int64, np.float16])
+def test_tap_major_compiled_or_by_numpy(dtype, monkeypatch):
+    """The weight's tap-major copy, compiled where it can be, equals NumPy's transposing copy: groups, 1-d to
+    3-d kernels, every value of the workspace written; a non-contiguous weight takes NumPy's copy."""
+    from convt.algorithms import _layout
+    rng = np.random.default_rng(13)
+    for shape, groups in [((8, 5, 4, 4), 1), ((6, 3, 3, 2, 2), 2), ((4, 5, 7), 4)]:
+        w = (rng.standard_normal(shape) * 50).astype(dtype)
+        want = np.ascontiguousarray(w.reshape(groups, shape[0] // groups, shape[1], -1).swapaxes(2, 3))
+        _layout.workspace("test.tap", want.shape, w.dtype).fill(7)
+        np.testing.assert_array_equal(_layout.tap_major(w, groups, "test.tap"), want)
+        strided = np.asfortranarray(w)
+        np.testing.assert_array_equal(_layout.tap_major(strided, groups, "test.tap"), want)
+    monkeypatch.setenv("CONVT_NUMBA", "0")  # NumPy's copy
+    np.testing.assert_array_equal(_layout.tap_major(w, groups, "test.tap"), want)
+
+
 @pytest.mark.skipif(not _compiled.available(), reason="needs Numba")
 @pytest.mark.parametrize("dtype", [np.float32, np.complex128, np.int64])
 def test_winograd4_compiled_write_out_equals_its_numpy_twin(dtype):
