@@ -381,15 +381,27 @@ def _weight_transform(spec: ConvSpec, fractions: bool) -> np.ndarray:
     >>> (6 * _weight_transform(spec, True)).astype(int).tolist(), _weight_transform(spec, False).tolist()[:3]
     ([[0, 3], [3, 3], [-1, 1], [2, 1], [6, 0]], [[0, 1], [1, 0], [0, 1]])
     """
-    exact = not fractions
-    kron = np.ones((1, 1), np.int64 if exact else float)
-    counts = []
-    for k, d in zip(spec.kernel_size, spec.dilation):  # rows (n_0, ..., n_a), columns (t_0, ..., t_a)
-        g = ar.cook_toom(_outputs(k), k, d, fractions)[1]
-        kron = np.kron(kron, np.array(g, dtype=kron.dtype)[:, ::-1])  # each axis's taps reversed: the flip
-        counts.append(len(g))
-    rows = kron.reshape(*counts, -1).transpose(*range(spec.nd - 1, -1, -1), spec.nd)
-    return np.ascontiguousarray(rows.reshape(math.prod(counts), -1))
+    gs = [np.array(ar.cook_toom(_outputs(k), k, d, fractions)[1], dtype=float if fractions else np.int64)[:, ::-1]
+          for k, d in zip(spec.kernel_size, spec.dilation)]  # each axis's taps reversed: the flip
+    return _axes_kron(gs, reverse_rows=True)
+
+
+def _axes_kron(mats: list[np.ndarray], reverse_rows: bool) -> np.ndarray:
+    """The Kronecker product of one matrix per axis, its rows (``reverse_rows``) or its columns indexed by the
+    axes in reverse order, the last axis first.
+
+    >>> a, b = np.array([[1], [2]]), np.array([[1], [10]])   # np.kron(a, b): 1, 10, 2, 20 (a's index first)
+    >>> _axes_kron([a, b], True).ravel().tolist(), _axes_kron([a.T, b.T], False).ravel().tolist()
+    ([1, 2, 10, 20], [1, 2, 10, 20])
+    """
+    kron = np.ones((1, 1), mats[0].dtype)
+    for m in mats:  # rows (r_0, ..., r_a), columns (c_0, ..., c_a)
+        kron = np.kron(kron, m)
+    rows, cols = [m.shape[0] for m in mats], [m.shape[1] for m in mats]
+    nd = len(mats)
+    full = kron.reshape(*rows, *cols)
+    order = [*range(nd - 1, -1, -1), *range(nd, 2 * nd)] if reverse_rows else [*range(nd), *range(2 * nd - 1, nd - 1, -1)]
+    return np.ascontiguousarray(full.transpose(order).reshape(math.prod(rows), math.prod(cols)))
 
 
 def _weight(w: np.ndarray, spec: ConvSpec, dtype: np.dtype, fractions: bool) -> np.ndarray:
@@ -514,14 +526,8 @@ def _grad_transform(spec: ConvSpec, fractions: bool) -> np.ndarray:
     >>> _grad_transform(conv_spec((1, 1, 6), (1, 1, 2))[0], True).astype(int).tolist()   # F(2, 4): 5 points
     [[1, 1, 1, 1, 0], [0, 1, -1, 2, 1]]
     """
-    kron = np.ones((1, 1))
-    counts = []
-    for k in spec.kernel_size:  # rows (t_0, ..., t_a), columns (n_0, ..., n_a)
-        at = ar.cook_toom(k, OUTPUTS, 1, fractions)[2]
-        kron = np.kron(kron, np.array(at, dtype=float))
-        counts.append(len(at[0]))
-    cols = kron.reshape(-1, *counts).transpose(0, *range(spec.nd, 0, -1))
-    return np.ascontiguousarray(cols.reshape(kron.shape[0], -1))
+    return _axes_kron([np.array(ar.cook_toom(k, OUTPUTS, 1, fractions)[2], dtype=float) for k in spec.kernel_size],
+                      reverse_rows=False)
 
 
 def weight_grad(x: np.ndarray, g: np.ndarray, spec: ConvSpec) -> np.ndarray:
