@@ -15,6 +15,7 @@ import functools
 import math
 import os
 from collections.abc import Callable, Sequence
+import dataclasses
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -58,6 +59,18 @@ class ConvSpec:
     pads: Pairs
     output_size: tuple[int, ...]
     padding_mode: str = "zeros"
+
+    def __hash__(self) -> int:
+        """The fields' hash, computed once: a spec keys the planners' caches, several lookups a call."""
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash(tuple(getattr(self, f.name) for f in dataclasses.fields(self)))
+            object.__setattr__(self, "_hash", h)
+        return h
+
+    def __getstate__(self) -> dict:
+        """The fields without the remembered hash (string hashes differ between processes)."""
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
 
     @property
     def nd(self) -> int:
@@ -229,15 +242,24 @@ class _NotPlain(Exception):
 
 
 def _plain(v: Any) -> Any:
-    """A hashable key for an argument of exact type int, str, None, or a tuple or list of those."""
+    """A hashable key for an argument of exact type int, str, None, or a tuple or list of those.
+
+    Plain ints, strings and None are their own keys (no two of them compare
+    equal); a bool, a float or a NumPy integer is not plain. A tuple of ints
+    (a shape) is its own key too; other sequences are tagged with their type.
+    """
     t = type(v)
     if t is int or t is str or v is None:
-        return t, v
+        return v
     if t is tuple or t is list:
-        return t, tuple(_plain(e) for e in v)
+        if t is tuple and all(type(e) is int for e in v):
+            return v
+        return t, tuple(map(_plain, v))
     raise _NotPlain
 
 
+_INTS = frozenset((int,))
+_SCALARS = frozenset((int, str, type(None)))
 #: most arguments remembered per validating function; the memo is emptied when it is full
 MEMO_SIZE = 1024
 
@@ -255,7 +277,11 @@ def _memo(fn: Callable[..., tuple[ConvSpec, bool]]) -> Callable[..., tuple[ConvS
     @functools.wraps(fn)
     def validated(x_shape: Sequence[int], w_shape: Sequence[int], **kwargs: Any) -> tuple[ConvSpec, bool]:
         try:
-            key = (_plain(tuple(x_shape)), _plain(tuple(w_shape)), *((k, _plain(v)) for k, v in kwargs.items()))
+            if _INTS.issuperset(map(type, x_shape)) and _INTS.issuperset(map(type, w_shape)) and \
+                    _SCALARS.issuperset(map(type, kwargs.values())):  # the usual call, at C speed
+                key = (tuple(x_shape), tuple(w_shape), *kwargs.items())
+            else:
+                key = (_plain(tuple(x_shape)), _plain(tuple(w_shape)), *((k, _plain(v)) for k, v in kwargs.items()))
         except (_NotPlain, TypeError):
             return fn(x_shape, w_shape, **kwargs)
         hit = memo.get(key)

@@ -313,6 +313,7 @@ def test_gather_is_compiled_where_numba_is_installed(monkeypatch):
 
     assert gather.available() and gather.compiled() is not None
     monkeypatch.setenv("CONVT_NUMBA", "0")
+    monkeypatch.setattr(_compiled, "_enabled", None)  # read again, as on first use
     assert not gather.available() and gather.compiled() is None
 
 
@@ -347,7 +348,7 @@ def test_gather_in_blocks_and_without_numba_equals_reference(case, seed, numba):
     if spec is None:
         return
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CONVT_NUMBA", numba)
+        mp.setattr(_compiled, "_enabled", numba == "1")
         mp.setattr(gather, "BLOCK", 3)
         mp.setattr(gather, "BLOCK_MIN_OUT", 1)
         got = algorithms.conv_transpose(x, w, spec, "gather")
@@ -375,7 +376,7 @@ def test_gather_direct_with_and_without_numba_equals_reference(case, seed, numba
     if spec is None:
         return
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CONVT_NUMBA", numba)
+        mp.setattr(_compiled, "_enabled", numba == "1")
         _check_three_dtypes(f"gather conv (CONVT_NUMBA={numba})", lambda a, b: algorithms.conv(a, b, spec, "gather"),
                             lambda a, b: algorithms.conv(a, b, spec, "reference"), x, w, rng)
 
@@ -510,7 +511,7 @@ def test_winograd4_with_and_without_numba_equals_reference(case, seed, numba):
         return
     ref = algorithms.conv_transpose(x, w, spec, "reference")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CONVT_NUMBA", numba)
+        mp.setattr(_compiled, "_enabled", numba == "1")
         _check_three_dtypes(f"winograd4 stride 1 (CONVT_NUMBA={numba})",
                             lambda a, b: algorithms.conv_transpose(a, b, spec, "winograd4"),
                             lambda a, b: algorithms.conv_transpose(a, b, spec, "reference"), x, w, rng)
@@ -542,7 +543,7 @@ def test_winograd4_weight_grad_with_and_without_numba_equals_im2col(case, seed, 
     gy = rng.standard_normal((batch, spec.out_channels, *spec.output_size))
     xi, gi = np.round(x * 8).astype(np.int64), np.round(gy * 8).astype(np.int64)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CONVT_NUMBA", numba)
+        mp.setattr(_compiled, "_enabled", numba == "1")
         got, got_int = winograd4.weight_grad(x, gy, spec), winograd4.weight_grad(xi, gi, spec)
         got32 = winograd4.weight_grad(x.astype(np.float32), gy.astype(np.float32), spec)
     want = im2col.weight_grad(x, gy, spec)
@@ -574,7 +575,7 @@ def test_gradients_take_winograd4_where_the_convolution_does(func, monkeypatch):
     want = fn(g.astype(np.float64), x.astype(np.float64), w.astype(np.float64), padding=1)
     for name, a, b in zip(("grad_x", "grad_weight"), got, want):
         check(f"{func} {name} by winograd4 float32 vs float64", a, b, tol=3e-5)
-    monkeypatch.setenv("CONVT_NUMBA", "0")
+    monkeypatch.setattr(_compiled, "_enabled", False)
     assert not algorithms._winograds(spec, 8, np.dtype(np.float32))
 
 
@@ -619,7 +620,7 @@ def test_tap_major_compiled_or_by_numpy(dtype, monkeypatch):
         np.testing.assert_array_equal(_layout.tap_major(w, groups, "test.tap"), want)
         strided = np.asfortranarray(w)
         np.testing.assert_array_equal(_layout.tap_major(strided, groups, "test.tap"), want)
-    monkeypatch.setenv("CONVT_NUMBA", "0")  # NumPy's copy
+    monkeypatch.setattr(_compiled, "_enabled", False)  # NumPy's copy
     np.testing.assert_array_equal(_layout.tap_major(w, groups, "test.tap"), want)
 
 
@@ -672,7 +673,7 @@ def test_planner_takes_winograd4_within_the_memory_bound(threads, transposed, mo
     ref = algorithms.conv_transpose if transposed else algorithms.conv
     check("planner winograd4 float32 vs float64 reference", y[:2],
           ref(x[:2].astype(np.float64), w.astype(np.float64), make(x[:2].shape, w.shape, padding=1)[0], "reference"))
-    monkeypatch.setenv("CONVT_NUMBA", "0")
+    monkeypatch.setattr(_compiled, "_enabled", False)
     assert fast.choose_transpose(spec, 16, 4, threads, False) != "winograd4"
     assert fast.choose_transpose(spec, 16, 4, threads, True, fractions=False) != "winograd4"
     assert fast.choose_conv(spec if not transposed else conv_spec(x.shape, w.shape, padding=1)[0], 16) != "winograd4"
@@ -697,7 +698,7 @@ def test_planner_takes_the_compiled_gather_within_the_memory_bound(threads, x_sh
     y = _within_the_memory_bound(lambda: convt.conv_transpose(x, w, **kw), threads, x.nbytes + w.nbytes)
     ref = algorithms.conv_transpose(x[:2].astype(np.float64), w.astype(np.float64), spec, "reference")
     check("gather float32 vs float64 reference", y[:2], ref, tol=1e-5)
-    monkeypatch.setenv("CONVT_NUMBA", "0")
+    monkeypatch.setattr(_compiled, "_enabled", False)
     check("planner without Numba vs reference", convt.conv_transpose(x[:2], w, **kw), ref, tol=1e-5)
 
 
@@ -759,7 +760,7 @@ def test_direct_planner_takes_the_compiled_gather_within_the_memory_bound(thread
                                               stride=stride, padding=1, output_size=x.shape[2:])
     check("gather conv_transpose_grad input gradient vs float64", gx, gx64, tol=1e-5)
     check("gather conv_transpose_grad weight gradient vs float64", gw, gw64, tol=1e-4)
-    monkeypatch.setenv("CONVT_NUMBA", "0")
+    monkeypatch.setattr(_compiled, "_enabled", False)
     check("direct planner without Numba vs reference", convt.conv(x[:2], w, stride=stride, padding=1), ref, tol=1e-5)
 
 
@@ -953,6 +954,7 @@ def test_thread_settings():
 
 def test_env_thread_setting(monkeypatch):
     monkeypatch.setenv("CONVT_NUM_THREADS", "1")
+    monkeypatch.setattr(_threads, "_default_threads", None)  # read again, as on first use
     assert _threads.num_threads() == 1
 
 
@@ -1132,7 +1134,7 @@ def test_conv_and_weight_grad_equal_the_two_apart(case, seed):
     check("fused weight grad vs im2col weight_grad", dw, im2col.weight_grad(x, g, spec))
     for numba in ("0", "1"):  # the compiled im2col's fused pass and its NumPy twin
         with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("CONVT_NUMBA", numba)
+            mp.setattr(_compiled, "_enabled", numba == "1")
             y, dw = gather.conv_and_weight_grad(x, w, g, spec)
         check(f"gather fused conv (CONVT_NUMBA={numba}) vs reference", y, algorithms.conv(x, w, spec, "reference"))
         check(f"gather fused weight grad (CONVT_NUMBA={numba}) vs im2col weight_grad", dw,

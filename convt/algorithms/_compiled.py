@@ -1,14 +1,13 @@
 """Loops compiled by Numba where it is installed: one lazy, thread-safe compile per set of loops.
 
 Numba is optional (the ``fast`` extra). :func:`available` only asks whether
-it is installed and not switched off (``CONVT_NUMBA=0``); nothing is
-imported until a loop first runs. Each algorithm keeps a NumPy twin of its
+it is installed and not switched off (``CONVT_NUMBA=0``, read on first use);
+nothing is imported until a loop first runs. Each algorithm keeps a NumPy twin of its
 loops for where they cannot be compiled.
 """
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import os
 import threading
@@ -22,18 +21,22 @@ __all__ = ["DTYPES", "Loops", "available"]
 DTYPES = frozenset(np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128, np.int64))
 
 
-@functools.lru_cache(maxsize=1)
-def _numba_installed() -> bool:
-    return importlib.util.find_spec("numba") is not None
+#: whether loops can be compiled; None until first asked (then from ``CONVT_NUMBA`` and Numba's presence)
+_enabled: bool | None = None
 
 
 def available() -> bool:
     """Whether loops can be compiled: Numba installed and ``CONVT_NUMBA`` not ``0``. Imports nothing.
 
-    The planner asks this on every call; Numba itself (half a second to
-    import) is loaded only when a compiled loop first runs.
+    The planner asks this several times a call, so the environment is read
+    once, on first use (a lookup in ``os.environ`` costs 0.5 us); Numba
+    itself (half a second to import) is loaded only when a compiled loop
+    first runs.
     """
-    return os.environ.get("CONVT_NUMBA", "").strip() != "0" and _numba_installed()
+    global _enabled
+    if _enabled is None:
+        _enabled = os.environ.get("CONVT_NUMBA", "").strip() != "0" and importlib.util.find_spec("numba") is not None
+    return _enabled
 
 
 class Loops:

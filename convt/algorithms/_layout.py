@@ -63,6 +63,7 @@ WORKSPACE_CAP = 64 << 20
 
 
 _spaces: dict[tuple[int, str], np.ndarray] = {}
+_views: dict[tuple[int, str], np.ndarray | None] = {}  # the last view handed out of each buffer
 
 
 def workspace(name: str, shape, dtype) -> np.ndarray:
@@ -78,22 +79,27 @@ def workspace(name: str, shape, dtype) -> np.ndarray:
     >>> np.shares_memory(a, b), a.shape, b.dtype
     (True, (2, 3), dtype('float32'))
     """
+    key = (threading.get_ident(), name)
+    last = _views.get(key)  # the same shape as last time (every call of a layer): the same view, no new one
+    if last is not None and last.shape == shape and last.dtype == dtype:
+        return last
     dtype = np.dtype(dtype)
     nbytes = math.prod(shape) * dtype.itemsize
     if nbytes > WORKSPACE_CAP:  # a one-off giant (one huge image): not kept after the call
         return np.empty(shape, dtype=dtype)
-    key = (threading.get_ident(), name)
     buf = _spaces.get(key)
     if buf is None or buf.nbytes < nbytes:
-        _spaces[key] = None  # free the old buffer before allocating its successor
+        _spaces[key] = _views[key] = None  # free the old buffer before allocating its successor
         buf = _spaces[key] = np.empty(max(nbytes, 64), dtype=np.uint8)
-    return buf[:nbytes].view(dtype).reshape(shape)
+    view = _views[key] = buf[:nbytes].view(dtype).reshape(shape)
+    return view
 
 
 def clear_workspaces() -> int:
     """Free every scratch buffer and every pooled result buffer; returns the bytes released."""
     freed = sum(b.nbytes for b in _spaces.values() if b is not None)
     _spaces.clear()
+    _views.clear()
     with _pool_lock:
         freed += sum(b.nbytes for bufs in _free.values() for b in bufs)
         _free.clear()

@@ -87,8 +87,13 @@ def applies(spec: ConvSpec, dtype: np.dtype) -> bool:
     >>> applies(spec, np.dtype(np.float32)) == _compiled.available()
     True
     """
+    return _compiled.available() and _applies(spec, np.dtype(dtype))
+
+
+@functools.lru_cache(maxsize=1024)
+def _applies(spec: ConvSpec, dtype: np.dtype) -> bool:
     # the loop last: the first call imports Numba and compiles it; a broken install gives None
-    return np.dtype(dtype) in _compiled.DTYPES and plan(spec) is not None and _loops.get("col2im") is not None
+    return dtype in _compiled.DTYPES and plan(spec) is not None and _loops.get("col2im") is not None
 
 
 def _phase_list(spec: ConvSpec):
@@ -296,7 +301,12 @@ def im2col_applies(spec: ConvSpec, dtype: np.dtype) -> bool:
     >>> im2col_applies(spec, np.dtype(np.float32)) == _compiled.available()
     True
     """
-    return im2col_fits(spec) and applies(_adjoint(spec), dtype)
+    return _compiled.available() and _im2col_applies(spec, np.dtype(dtype))
+
+
+@functools.lru_cache(maxsize=1024)
+def _im2col_applies(spec: ConvSpec, dtype: np.dtype) -> bool:
+    return im2col_fits(spec) and _applies(_adjoint(spec), dtype)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -175,10 +175,15 @@ def per_image(spec: ConvSpec, weight_grad: bool = False) -> bool:
     >>> per_image(conv_spec((1, 512, 16, 16), (512, 512, 3, 3), padding=1)[0], weight_grad=True)
     False
     """
+    return _per_image(spec, weight_grad, _compiled.available(), PER_IMAGE_PIXELS, PER_IMAGE_WEIGHT)
+
+
+@functools.lru_cache(maxsize=1024)
+def _per_image(spec: ConvSpec, weight_grad: bool, compiled: bool, min_pixels: int, max_weight: int) -> bool:
     pixels = math.prod(spec.output_size)
     weight = spec.out_channels * (spec.in_channels // spec.groups) * math.prod(spec.kernel_size)
-    small = weight <= PER_IMAGE_WEIGHT and _compiled.available() and _phases.im2col_fits(spec)
-    return (pixels >= PER_IMAGE_PIXELS or small) and (not weight_grad or 4 * (spec.out_channels // spec.groups) <= pixels)
+    small = weight <= max_weight and compiled and _phases.im2col_fits(spec)
+    return (pixels >= min_pixels or small) and (not weight_grad or 4 * (spec.out_channels // spec.groups) <= pixels)
 
 
 def _columns(x: np.ndarray, spec: ConvSpec, windows, nb: int, by_image: bool = False) -> np.ndarray:
