@@ -11,11 +11,11 @@ this form.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import os
 from collections.abc import Callable, Sequence
-import dataclasses
 from dataclasses import dataclass, replace
 from typing import Any
 
