@@ -1306,3 +1306,22 @@ def test_every_corner_of_a_small_1d_grid():
         assert abs(np.vdot(y, g) - np.vdot(gx, x)) <= 1e-12 * scale, (transposed, size, k, s, d, lo, hi, mode)
         assert abs(np.vdot(y, g) - np.vdot(gw, w)) <= 1e-12 * scale, (transposed, size, k, s, d, lo, hi, mode)
     assert min(counts.values()) > 500, counts
+
+
+def test_scratch_buffers_and_large_results_start_on_a_page():
+    """A vector store that straddles two cache lines costs two: the buffers convt allocates are page-aligned."""
+    _layout.clear_workspaces()
+    for shape in ((3,), (1000, 17), (64, 64, 64)):
+        assert _layout.workspace("test.align", shape, np.float32).ctypes.data % _layout.ALIGN == 0
+    big = _layout.result((_layout.ALIGNED_RESULT_BYTES // 4 + 3,), np.float32)
+    assert big.ctypes.data % _layout.ALIGN == 0 and big.flags.c_contiguous and big.flags.writeable
+    zeros = _layout.result((_layout.ALIGNED_RESULT_BYTES // 8 + 1,), np.float64, zeros=True)
+    assert zeros.ctypes.data % _layout.ALIGN == 0 and not zeros.any()
+    x = np.random.default_rng(0).standard_normal((2, 64, 16, 16, 16)).astype(np.float32)
+    w = np.random.default_rng(1).standard_normal((64, 32, 2, 2, 2)).astype(np.float32)
+    y = convt.conv_transpose(x, w, stride=2)   # 2 MiB: an aligned result, returned as the caller's own array
+    assert y.ctypes.data % _layout.ALIGN == 0 and y.flags.writeable
+    check("aligned unet3d conv_transpose vs reference", y[:1],
+          algorithms.conv_transpose(x[:1].astype(np.float64), w.astype(np.float64),
+                                    conv_transpose_spec(x[:1].shape, w.shape, stride=2)[0], "reference"), tol=1e-4)
+    _layout.clear_workspaces()

@@ -90,9 +90,25 @@ def workspace(name: str, shape, dtype) -> np.ndarray:
     buf = _spaces.get(key)
     if buf is None or buf.nbytes < nbytes:
         _spaces[key] = _views[key] = None  # free the old buffer before allocating its successor
-        buf = _spaces[key] = np.empty(max(nbytes, 64), dtype=np.uint8)
+        buf = _spaces[key] = aligned(max(nbytes, 64))
     view = _views[key] = buf[:nbytes].view(dtype).reshape(shape)
     return view
+
+
+#: where buffers start: a page boundary (``malloc`` gives 16 bytes, and a vector store that straddles two cache lines
+#: costs two: unet3d's `conv` ran 1.27x faster aligned, docs/perf-notes.md item 108)
+ALIGN = 4096
+
+
+def aligned(nbytes: int) -> np.ndarray:
+    """``nbytes`` uninitialised bytes starting at a multiple of :data:`ALIGN`.
+
+    >>> aligned(100).ctypes.data % ALIGN, aligned(100).nbytes
+    (0, 100)
+    """
+    raw = np.empty(nbytes + ALIGN, dtype=np.uint8)
+    start = -raw.ctypes.data % ALIGN
+    return raw[start:start + nbytes]
 
 
 def clear_workspaces() -> int:
@@ -109,6 +125,8 @@ def clear_workspaces() -> int:
 #: results at least this large reuse the memory of results nobody holds any more: glibc maps each such
 #: allocation afresh, and the kernel's zeroed pages cost ~0.6-8 ms per 32 MiB (docs/perf-notes.md item 48)
 RESULT_POOL_BYTES = 32 << 20
+#: results at least this large start on a page boundary (below, numpy.empty: alignment costs a microsecond)
+ALIGNED_RESULT_BYTES = 1 << 20
 #: the most bytes of free result buffers kept for reuse
 RESULT_POOL_CAP = 256 << 20
 _pool_lock = threading.Lock()
@@ -118,7 +136,8 @@ _free: dict[int, list[np.ndarray]] = {}
 def result(shape, dtype, zeros: bool = False) -> np.ndarray:
     """A new result array (``numpy.empty``, or ``numpy.zeros``), of pooled memory when large.
 
-    Below :data:`RESULT_POOL_BYTES` it is ``numpy.empty``. Above, the memory
+    Below :data:`RESULT_POOL_BYTES` it is new memory (page-aligned from
+    :data:`ALIGNED_RESULT_BYTES`, :func:`aligned`). Above, the memory
     is that of an earlier result of the same size whose every view has been
     dropped (a finalizer puts it back when the last view dies), else new:
     the caller owns it alone either way.
@@ -129,12 +148,17 @@ def result(shape, dtype, zeros: bool = False) -> np.ndarray:
     dtype = np.dtype(dtype)
     nbytes = math.prod(shape) * dtype.itemsize
     if nbytes < RESULT_POOL_BYTES:
-        return (np.zeros if zeros else np.empty)(shape, dtype=dtype)
+        if nbytes < ALIGNED_RESULT_BYTES:
+            return (np.zeros if zeros else np.empty)(shape, dtype=dtype)
+        out = aligned(nbytes).view(dtype).reshape(shape)
+        if zeros:
+            out.fill(0)
+        return out
     with _pool_lock:
         bufs = _free.get(nbytes)
         buf = bufs.pop() if bufs else None
     if buf is None:
-        buf = np.empty(nbytes, dtype=np.uint8)
+        buf = aligned(nbytes)
     holder = (ctypes.c_char * nbytes).from_buffer(buf)  # every view of the result keeps it alive
     weakref.finalize(holder, _release, buf).atexit = False
     out = np.frombuffer(holder, dtype=dtype).reshape(shape)
@@ -417,6 +441,6 @@ def accumulate(partial: dict[int, np.ndarray], gm: np.ndarray, cols: np.ndarray,
         else:
             acc += prod.sum(axis=0)
     elif acc is None:
-        partial[key] = np.matmul(a, b)
+        partial[key] = np.matmul(a, b, out=result(shape, dtype))
     else:
         acc += np.matmul(a, b, out=workspace(name, shape, dtype))
