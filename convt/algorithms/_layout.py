@@ -222,7 +222,10 @@ def tap_major(w: np.ndarray, groups: int, name: str = "weight") -> np.ndarray:
         def copy(rows: tuple[int, int]) -> None:  # a block of input channels
             np.copyto(flat_buf[rows[0]:rows[1]], flat_src[rows[0]:rows[1]])
 
-    _threads.parallel(copy, _threads.chunks(cin, threads))
+    if threads == 1:
+        copy((0, cin))
+    else:
+        _threads.parallel(copy, _threads.chunks(cin, threads))
     return buf
 
 
@@ -400,6 +403,14 @@ def bounded_tiles(n: int, per_image_bytes: int, most: int, io: int, beside: int,
     >>> bounded_tiles(8, 1 << 20, 4 << 20, io=8 << 20, beside=10 << 20, threads=2, multiply_adds=10**9)
     [(0, 2), (2, 4), (4, 6), (6, 8)]
     """
+    return _bounded_tiles(n, per_image_bytes, most, io, beside, threads, multiply_adds,
+                          (PEAK_SHARE, PARALLEL_BYTES, PARALLEL_MULTIPLY_ADDS))
+
+
+@functools.lru_cache(maxsize=1024)
+def _bounded_tiles(n: int, per_image_bytes: int, most: int, io: int, beside: int, threads: int, multiply_adds: int,
+                   constants: tuple) -> Tiles:
+    """:func:`bounded_tiles`, once per shape (``constants``: the tuning constants it reads, for the tests)."""
     room = (PEAK_SHARE * io - beside) // max(threads, 1)
     budget = int(max(min(most, room), per_image_bytes))
     tiles = batch_tiles(n, per_image_bytes, budget, at_least=threads, multiply_adds=multiply_adds)
