@@ -2,8 +2,8 @@
 
 Numba is optional (the ``fast`` extra). :func:`available` only asks whether
 it is installed and not switched off (``CONVT_NUMBA=0``, read on first use);
-nothing is imported until a loop first runs. Each algorithm keeps a NumPy twin of its
-loops for where they cannot be compiled.
+nothing is imported until a loop first runs. Each algorithm keeps a NumPy
+twin of its loops for where they cannot be compiled.
 """
 
 from __future__ import annotations

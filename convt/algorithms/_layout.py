@@ -72,7 +72,8 @@ def workspace(name: str, shape, dtype) -> np.ndarray:
     Fresh large allocations cost page faults (perf.md: 4-5 us per page), so the
     temporaries of a tile live in buffers that only grow (a few tiles' worth,
     ~``TILE_BYTES`` each, per thread; none above ``WORKSPACE_CAP``;
-    :func:`clear_workspaces` frees them).
+    :func:`clear_workspaces` frees them), each starting on a page
+    (:func:`aligned`).
     Never returned to a caller: a result is always a new array.
 
     >>> a = workspace("doc", (2, 3), np.float32); b = workspace("doc", (3,), np.float32)

@@ -4,9 +4,8 @@ NumPy releases the GIL inside its copy and add loops, so plain threads use
 both cores for the stages that BLAS does not parallelise. The count is, in
 order of precedence: :func:`set_num_threads`, the ``CONVT_NUM_THREADS``
 environment variable, the CPUs this process may run on (these two looked up
-on first use). It is further capped
-by the BLAS thread count in force, so ``threadpoolctl.threadpool_limits(1)``
-makes convt single-threaded too.
+on first use). It is further capped by the BLAS thread count in force, so
+``threadpoolctl.threadpool_limits(1)`` makes convt single-threaded too.
 """
 
 from __future__ import annotations
