@@ -307,6 +307,58 @@ def test_planner_keeps_winograd_off_where_one_image_overflows_the_bound():
     assert winograd.fits(four, 4, 4, 1) and fast.choose_transpose(four, 4, 4, 1) == "winograd"
 
 
+@settings(max_examples=60, deadline=None)
+@given(layer(transposed=True), st.integers(0, 2**16), st.sampled_from(["0", "1"]))
+def test_winograd_with_and_without_numba_equals_reference(case, seed, numba):
+    """Winograd's transforms as compiled sparse sums (``tables``) and as NumPy's passes, on float64, complex and
+    integer data (integers always NumPy's exact form)."""
+    rng, x, w, spec = _draw(case, seed, transposed=True)
+    if spec is None:
+        return
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_compiled, "_enabled", numba == "1")
+        _check_three_dtypes(f"winograd (CONVT_NUMBA={numba})", lambda a, b: algorithms.conv_transpose(a, b, spec, "winograd"),
+                            lambda a, b: algorithms.conv_transpose(a, b, spec, "reference"), x, w, rng)
+
+
+@settings(max_examples=40, deadline=None)
+@given(layer(transposed=True), st.integers(0, 2**16))
+def test_compiled_winograd_reads_only_what_it_writes(case, seed):
+    """The compiled form on NaN-filled scratch buffers: every transformed row and every product it reads was
+    written first (an entry of a table pointing past its rows would read NaN)."""
+    _rng, x, w, spec = _draw(case, seed, transposed=True)
+    if spec is None or not _compiled.available():
+        return
+    old, winograd.workspace = winograd.workspace, _poisoned(winograd.workspace)
+    try:
+        got = algorithms.conv_transpose(x, w, spec, "winograd")
+    finally:
+        winograd.workspace = old
+    check("compiled winograd on NaN-filled buffers vs reference", got, algorithms.conv_transpose(x, w, spec, "reference"))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_planner_takes_compiled_winograd_on_deep_layers(threads):
+    """With Numba, Winograd goes first for dcgan-2 (256 -> 128 channels), within the memory bound; not for 128
+    -> 128 channels, a 1-D vocoder (F(2, 2) saves only a third) or a batch whose tiles give short products."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((64, 256, 8, 8), dtype=np.float32)
+    w = rng.standard_normal((256, 128, 4, 4), dtype=np.float32)
+    kw = dict(stride=2, padding=1)
+    spec, _ = conv_transpose_spec(x.shape, w.shape, **kw)
+    assert fast.choose_transpose(spec, 64, 4, threads, compiled=True) == "winograd"
+    assert winograd.compiled_fits(spec, 64, 4, threads)
+    thin, _ = conv_transpose_spec((64, 128, 8, 8), (128, 128, 4, 4), **kw)
+    vocoder, _ = conv_transpose_spec((4, 256, 2048), (256, 128, 16), stride=8, padding=4)
+    assert fast.choose_transpose(thin, 64, 4, threads, compiled=True) != "winograd"
+    assert fast.choose_transpose(vocoder, 4, 4, threads, compiled=True) != "winograd"
+    short, _ = conv_transpose_spec((32, 256, 8, 8), (256, 128, 4, 4), **kw)  # 16 tiles an image, 2 images a tile
+    assert winograd.compiled_fits(short, 32, 4, 1) and not winograd.compiled_fits(short, 32, 4, 2)
+    y = _within_the_memory_bound(lambda: convt.conv_transpose(x, w, **kw), threads, x.nbytes + w.nbytes)
+    ref = algorithms.conv_transpose(x[:2].astype(np.float64), w.astype(np.float64), spec, "reference")
+    check("compiled winograd float32 vs float64 reference", y[:2], ref, tol=1e-5)
+
+
 def test_gather_is_compiled_where_numba_is_installed(monkeypatch):
     """The test setup installs Numba (the ``fast`` extra): the loop compiles; ``CONVT_NUMBA=0`` switches it off."""
     import numba  # noqa: F401  (installed by the test extra: a missing one must fail here, not skip)

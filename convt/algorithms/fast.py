@@ -6,6 +6,15 @@ GEMM + col2im moves ``T * C_out`` values per input pixel, sub-pixel's im2col
 ``T * C_in``, the shifted-view phases ``(T_r - 1) * C_out`` adds plus the
 products wasted on the padded grid. In order:
 
+0. ``winograd`` first where its transforms can be compiled (Numba installed,
+   floating-point data: :func:`convt.algorithms.winograd.tables`), it
+   multiplies at most ``1 / WINOGRAD_COMPILED_SAVING`` as often as the
+   direct phases (2-D F(2, 2) and F(2, 3); not a 1-D layer's F(2, 2)), with
+   ``WINOGRAD_MIN_IN`` and ``WINOGRAD_MIN_OUT`` channels, one group and
+   ``WINOGRAD_COMPILED_CHANNELS`` channels in and out together, and its tiles
+   give each product :data:`convt.algorithms.winograd.MIN_ROWS` rows within
+   the memory bound (:func:`convt.algorithms.winograd.compiled_fits`;
+   docs/perf-notes.md item 110: dcgan-2 1.2-1.3x the gather).
 1. ``gemm`` when every phase has one tap (kernel <= stride, e.g. U-Net's
    k == s): one product, each phase written straight into the output (with
    k == s each output row once, by a compiled loop where Numba is installed:
@@ -19,7 +28,8 @@ products wasted on the padded grid. In order:
    subpixel does not apply: the col2im, once many short NumPy adds, is then
    cheaper than Winograd's transforms, the gather's tap-major copies and the
    padded grids of ``phase_shift`` and ``gemm_flat`` (docs/perf-notes.md item 97).
-3. ``winograd`` when it multiplies at most ``1 / WINOGRAD_SAVING`` as often
+3. ``winograd`` (where rule 0's compiled form cannot run) when it multiplies at most
+   ``1 / WINOGRAD_SAVING`` as often
    as the direct phases, its products are deep and wide (``WINOGRAD_MIN_IN``
    input and ``WINOGRAD_MIN_OUT`` output channels, one group), and its
    transformed weight, the result and every thread's tile of at least
@@ -112,6 +122,8 @@ __all__ = [
     "W4_MIN_BATCH",
     "W4_MIN_CHANNELS",
     "W4_MIN_TILES",
+    "WINOGRAD_COMPILED_CHANNELS",
+    "WINOGRAD_COMPILED_SAVING",
     "WINOGRAD_MIN_IN",
     "WINOGRAD_MIN_OUT",
     "WINOGRAD_SAVING",
@@ -130,6 +142,12 @@ WINOGRAD_SAVING = 1.3
 #: saving: docs/perf-notes.md item 82)
 WINOGRAD_MIN_IN = 128
 WINOGRAD_MIN_OUT = 128
+#: with its transforms compiled (Numba), Winograd goes first (before rule 2) where it saves at least this share
+#: (F(2, 2) in 2-D saves 1.78, in 1-D only 1.33: vocoders lost 7-15%) ...
+WINOGRAD_COMPILED_SAVING = 1.5
+#: ... on at least this many channels in and out together (the products grow with C_in * C_out, the transforms
+#: with C_in + C_out: 128 and 128 lost up to 22%, 256 and 128 gained 5-45%; docs/perf-notes.md item 110)
+WINOGRAD_COMPILED_CHANNELS = 384
 #: winograd4 (rule 3) for this many channels per group on both sides (fewer: the transforms cost more than the
 #: products save; more: the transformed weight, 4x the weight, streams through every tile) ...
 W4_MIN_CHANNELS = 32
@@ -204,10 +222,12 @@ def choose_transpose(spec: ConvSpec, n: int, itemsize: int = 4, threads: int = 1
     >>> choose_transpose(same, 16, compiled=True), choose_transpose(same, 16, compiled=True, fractions=False)
     ('winograd4', 'phase_shift')
     """
+    if compiled and fractions and _winograd_pays(spec, n, itemsize, threads, compiled=True):
+        return "winograd"  # compiled transforms: ahead of rule 2 (docs/perf-notes.md item 110)
     if compiled and _compiled_col2im_pays(spec, n, itemsize, threads):
         return "gemm"
-    if _winograd_pays(spec, n, itemsize, threads):  # one tap per phase saves nothing: rule 1 stays first
-        return "winograd"
+    if not (compiled and fractions) and _winograd_pays(spec, n, itemsize, threads):  # one tap per phase saves
+        return "winograd"  # nothing: rule 1 stays first
     if compiled and fractions and _winograd4_pays(spec, n, itemsize, threads):
         return "winograd4"
     if compiled and _gather_pays(spec, n):
@@ -244,12 +264,17 @@ def _compiled_col2im_pays(spec: ConvSpec, n: int, itemsize: int, threads: int) -
     return _phases.plan(spec) is not None and gemm.fits(spec, n, itemsize, threads)
 
 
-def _winograd_pays(spec: ConvSpec, n: int, itemsize: int, threads: int) -> bool:
-    """Rule 3: Winograd saves enough products, on products deep and wide enough, within the memory bound."""
+def _winograd_pays(spec: ConvSpec, n: int, itemsize: int, threads: int, compiled: bool = False) -> bool:
+    """Rule 3: Winograd saves enough products, on products deep and wide enough, within the memory bound (with
+    ``compiled`` transforms: :func:`convt.algorithms.winograd.compiled_fits`, else :func:`~convt.algorithms.winograd.fits`)."""
     cg, mg = spec.in_channels // spec.groups, spec.out_channels // spec.groups
     short = all(d == 1 and k <= 3 * s for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation))  # F(2, r <= 3)
-    return (spec.groups == 1 and cg >= WINOGRAD_MIN_IN and mg >= WINOGRAD_MIN_OUT and short
-            and winograd.saving(spec) >= WINOGRAD_SAVING and winograd.fits(spec, n, itemsize, threads))
+    if not (spec.groups == 1 and cg >= WINOGRAD_MIN_IN and mg >= WINOGRAD_MIN_OUT and short):
+        return False
+    if compiled:
+        return (cg + mg >= WINOGRAD_COMPILED_CHANNELS and winograd.saving(spec) >= WINOGRAD_COMPILED_SAVING
+                and winograd.compiled_fits(spec, n, itemsize, threads))
+    return winograd.saving(spec) >= WINOGRAD_SAVING and winograd.fits(spec, n, itemsize, threads)
 
 
 def _winograd4_pays(spec: ConvSpec, n: int, itemsize: int, threads: int) -> bool:

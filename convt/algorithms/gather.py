@@ -44,7 +44,7 @@ from . import _compiled, _threads
 from ._layout import accumulate, bounded_tiles, channel_major, result, tap_major, untapped_result, workspace
 
 __all__ = ["BLOCK", "BLOCK_MIN_OUT", "TILE_BYTES", "available", "compiled", "conv", "conv_and_weight_grad",
-           "conv_transpose", "table", "weight_grad", "windows"]
+           "conv_transpose", "sums", "table", "weight_grad", "windows"]
 
 #: the temporaries of one batch tile (the channels-last input and the columns), at most; less where the memory
 #: bound (:data:`convt.algorithms._layout.PEAK_SHARE`) leaves less room
@@ -132,53 +132,74 @@ def windows(spec: ConvSpec) -> np.ndarray:
     return table
 
 
-def _gather_loop(cols, indptr, pixel, tap, out, block):  # pragma: no cover - run compiled (coverage cannot see it)
-    """``out[n, g, m, q] = sum over e of cols[g, n, pixel[e], tap[e], m]``, ``indptr[q] <= e < indptr[q + 1]``.
+def _gather_loop(cols, indptr, pixel, tap, out, block, coef):  # pragma: no cover - run compiled (coverage cannot see it)
+    """``out[n, g, m, q] = sum over e of cols[g, n, pixel[e], tap[e], m]``, ``indptr[q] <= e < indptr[q + 1]``,
+    each term times ``coef[e]`` where ``coef`` is not None (Winograd's output transform, :mod:`.winograd`).
 
-    With ``block > 1`` the sums of ``block`` output pixels are made
-    channels-last in a small buffer, then written channel by channel,
-    ``block`` pixels at a time: whole cache lines, where one pixel's
-    channels alone would land a plane apart each (with 1024-pixel planes
-    every store of a pixel fell in the same cache set). With a few channels
-    a pixel's sum is written straight.
+    The sums of ``block`` output pixels are made channels-last in a small
+    buffer, then written channel by channel, ``block`` pixels at a time:
+    whole cache lines, where one pixel's channels alone would land a plane
+    apart each (with 1024-pixel planes every store of a pixel fell in the
+    same cache set). With a few channels :func:`_gather_pixels_loop` writes
+    each pixel's sum straight (one loop each: with both paths in one
+    function, this one ran 13% slower; docs/perf-notes.md item 110).
     """
     groups, nb, _, _, mg = cols.shape
     count = out.shape[3]
-    acc = np.empty((max(block, 1), mg), cols.dtype)
+    acc = np.empty((block, mg), cols.dtype)
     for n in range(nb):
         for g in range(groups):
-            if block <= 1:
-                one = acc[0]
-                for q in range(count):
-                    one[:] = 0
-                    for e in range(indptr[q], indptr[q + 1]):
-                        src = cols[g, n, pixel[e], tap[e]]
-                        for m in range(mg):
-                            one[m] += src[m]
-                    for m in range(mg):
-                        out[n, g, m, q] = one[m]
-                continue
             for q0 in range(0, count, block):
                 q1 = min(q0 + block, count)
                 for q in range(q0, q1):
                     a = q - q0
                     for m in range(mg):
                         acc[a, m] = 0
-                    for e in range(indptr[q], indptr[q + 1]):
-                        p, t = pixel[e], tap[e]
-                        for m in range(mg):
-                            acc[a, m] += cols[g, n, p, t, m]
+                    if coef is None:
+                        for e in range(indptr[q], indptr[q + 1]):
+                            p, t = pixel[e], tap[e]
+                            for m in range(mg):
+                                acc[a, m] += cols[g, n, p, t, m]
+                    else:
+                        for e in range(indptr[q], indptr[q + 1]):
+                            p, t, c = pixel[e], tap[e], coef[e]
+                            for m in range(mg):
+                                acc[a, m] += c * cols[g, n, p, t, m]
                 for m in range(mg):
                     for q in range(q0, q1):
                         out[n, g, m, q] = acc[q - q0, m]
 
 
+def _gather_pixels_loop(cols, indptr, pixel, tap, out, coef):  # pragma: no cover - run compiled
+    """:func:`_gather_loop` one output pixel at a time, its sum written straight (a few channels)."""
+    groups, nb, _, _, mg = cols.shape
+    count = out.shape[3]
+    one = np.empty(mg, cols.dtype)
+    for n in range(nb):
+        for g in range(groups):
+            for q in range(count):
+                one[:] = 0
+                for e in range(indptr[q], indptr[q + 1]):
+                    src = cols[g, n, pixel[e], tap[e]]
+                    if coef is None:
+                        for m in range(mg):
+                            one[m] += src[m]
+                    else:
+                        c = coef[e]
+                        for m in range(mg):
+                            one[m] += c * src[m]
+                for m in range(mg):
+                    out[n, g, m, q] = one[m]
+
+
 def _gather_numpy(cols: np.ndarray, indptr: np.ndarray, pixel: np.ndarray, tap: np.ndarray, out: np.ndarray,
-                  block: int) -> None:
+                  coef: np.ndarray | None) -> None:
     """:func:`_gather_loop` in NumPy: the pairs gathered, then summed per output pixel by ``add.reduceat``."""
     groups, nb, _, _, mg = cols.shape
     picked = np.zeros((groups, nb, len(pixel) + 1, mg), cols.dtype)  # a last zero: reduceat may start at the end
     picked[:, :, :-1] = cols[:, :, pixel, tap]
+    if coef is not None:
+        picked[:, :, :-1] *= coef[:, None]
     sums = np.add.reduceat(picked, indptr[:-1], axis=2)
     sums[:, :, indptr[1:] == indptr[:-1]] = 0  # reduceat gives an element, not zero, for an empty range
     np.copyto(out, sums.transpose(1, 0, 3, 2))
@@ -209,14 +230,28 @@ def _im2col_numpy(xcl: np.ndarray, table: np.ndarray, cols: np.ndarray) -> None:
     np.copyto(cols, padded[:, np.where(table < 0, pixels, table)].transpose(3, 0, 1, 2, 4))
 
 
-_loops = _compiled.Loops(gather=_gather_loop, im2col=_im2col_loop)
+_loops = _compiled.Loops(gather=_gather_loop, gather_pixels=_gather_pixels_loop, im2col=_im2col_loop)
 available = _compiled.available
 
 
 def compiled(loop: str = "gather") -> Callable | None:
-    """The Numba-compiled :func:`_gather_loop` (``"im2col"``: :func:`_im2col_loop`), or None where not
-    :func:`available`."""
+    """The Numba-compiled :func:`_gather_loop` (``"gather_pixels"``: :func:`_gather_pixels_loop`, ``"im2col"``:
+    :func:`_im2col_loop`), or None where not :func:`available`."""
     return _loops.get(loop)
+
+
+def sums(dtype: np.dtype, mg: int) -> Callable:
+    """The table's sums into a channels-first result for ``mg`` output channels per group, as
+    ``f(cols, indptr, pixel, tap, out, coef)``: :func:`_gather_loop` in blocks of :data:`BLOCK` pixels from
+    :data:`BLOCK_MIN_OUT` channels, else :func:`_gather_pixels_loop`; their NumPy twin where not compiled."""
+    blocked = mg >= BLOCK_MIN_OUT
+    loop = compiled("gather" if blocked else "gather_pixels") if np.dtype(dtype) in _COMPILED_DTYPES else None
+    if loop is None:
+        return _gather_numpy
+    if not blocked:
+        return loop
+    block = BLOCK
+    return lambda cols, indptr, pixel, tap, out, coef: loop(cols, indptr, pixel, tap, out, block, coef)
 
 
 def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
@@ -235,10 +270,8 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     if (zeros := untapped_result(x, w, spec)) is not None:  # every tap reads only padding
         return zeros
     dtype = np.result_type(x, w)
-    loop = compiled("gather") if dtype in _COMPILED_DTYPES else None
-    gather = loop if loop is not None else _gather_numpy
+    gather = sums(dtype, mg)
     indptr, pixel, tap = table(spec)
-    block = 1 if mg < BLOCK_MIN_OUT else BLOCK  # a few channels: each pixel's stores stay within a few lines
     threads = _threads.num_threads()
     per_image = pixels * (spec.in_channels * x.dtype.itemsize + groups * ntaps * mg * dtype.itemsize)
     out_bytes = n * spec.out_channels * outs * dtype.itemsize
@@ -254,7 +287,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
         np.copyto(xl, x[n0:n1].reshape(nb, groups, cg, pixels).transpose(1, 0, 3, 2))
         cols = np.matmul(xl.reshape(groups, nb * pixels, cg), wm,
                          out=workspace("gather.cols", (groups, nb * pixels, ntaps * mg), dtype))
-        gather(cols.reshape(groups, nb, pixels, ntaps, mg), indptr, pixel, tap, out[n0:n1], block)
+        gather(cols.reshape(groups, nb, pixels, ntaps, mg), indptr, pixel, tap, out[n0:n1], None)
 
     _threads.run_tiles(tile, tiles, small=tiles.small)
     return out.reshape(n, spec.out_channels, *spec.output_size)

@@ -30,6 +30,18 @@ times the tile's input, so the planner takes it only where the memory
 bound leaves the tiles room (:func:`fits`). Best where the products
 dominate: many channels on both sides and not too large a weight (DCGAN's
 later layers, vocoders; docs/perf-notes.md item 82).
+
+Where Numba is installed, floating-point data takes the compiled form
+instead (:func:`_conv_transpose_compiled`, docs/perf-notes.md item 110):
+the same kinds, products and coefficients, flattened once per shape into
+three sparse sums (:func:`tables`). The tile's transform is one loop over
+its channels-last copy, the products one per (phase, coordinate) into a
+buffer with the products innermost, and the output transform the gather's
+loop with coefficients (:func:`convt.algorithms.gather.sums`), which writes
+each output pixel once into the channels-first result: no axis-by-axis
+passes, no output tile, no transposing copy (NumPy's took 40% of dcgan-2's
+call). The planner sizes it by :func:`compiled_plan` and
+:func:`compiled_fits`.
 """
 
 from __future__ import annotations
@@ -42,7 +54,7 @@ import numpy as np
 
 from .. import arithmetic as ar
 from ..spec import ConvSpec
-from . import _threads
+from . import _compiled, _threads, gather
 from ._layout import (
     PEAK_SHARE,
     WEIGHT_SPLIT_BYTES,
@@ -55,7 +67,8 @@ from ._layout import (
     workspace,
 )
 
-__all__ = ["MIN_TILE_BYTES", "PEAK_SHARE", "TILE_BYTES", "conv_transpose", "fits", "prepare", "saving"]
+__all__ = ["COMPILED_TILE_BYTES", "MIN_ROWS", "MIN_TILE_BYTES", "PEAK_SHARE", "TILE_BYTES", "compiled_plan",
+           "conv_transpose", "fits", "prepare", "saving", "tables"]
 
 #: the temporaries of one batch tile: larger than the other algorithms' (4 MiB), since the products have only
 #: ``tiles`` rows, a quarter of the tile's input pixels in 2-D (docs/perf-notes.md item 82)
@@ -63,6 +76,12 @@ TILE_BYTES = 16 << 20
 #: the planner takes this algorithm only where the tiles get at least this many bytes (smaller ones make
 #: products too short for BLAS: docs/perf-notes.md item 82)
 MIN_TILE_BYTES = 8 << 20
+#: the compiled form's batch tiles: at most this many bytes of temporaries each (smaller tiles stay in the
+#: cache between the transforms and the products; docs/perf-notes.md item 110) ...
+COMPILED_TILE_BYTES = 16 << 20
+#: ... and the planner takes it only where each product gets at least this many rows (tiles of the batch
+#: times tiles of the image), within the memory bound
+MIN_ROWS = 64
 
 
 def _axis(i: int, k: int, s: int, d: int, cb: int, o: int, halves: bool):
@@ -171,6 +190,176 @@ def fits(spec: ConvSpec, n: int, itemsize: int, threads: int) -> bool:
     return tiles.tile_bytes >= MIN_TILE_BYTES and tiles.peak <= PEAK_SHARE * tiles.io
 
 
+@functools.lru_cache(maxsize=64)
+def tables(spec: ConvSpec) -> tuple:
+    """Per shape, the compiled form's three transforms as sparse sums (floating-point data: F(2, r) with halves).
+
+    Returns ``(inputs, outputs, weights, kind_of, kinds, tiles)``:
+
+    - ``inputs`` ``(indptr, pixel, coef)``: row ``k * tiles + t`` of the
+      transformed input (kind combination ``k``, image tile ``t``) sums
+      ``coef[e]`` times the flat input pixel ``pixel[e]`` (pixels in the
+      padding left out);
+    - ``outputs`` ``(indptr, tile, step, coef)``: flat output pixel ``q``
+      sums ``coef[e]`` times product ``step[e]`` at image tile ``tile[e]``
+      (none for a pixel no tap reaches);
+    - ``weights`` ``(indptr, tap, coef)``: the transformed sub-kernel of
+      product ``r`` sums ``coef[e]`` times flat tap ``tap[e]`` of the weight;
+    - ``kind_of``: per product, the kind combination whose matrix it multiplies;
+      ``kinds`` and ``tiles``: how many of each.
+
+    >>> from convt.spec import conv_transpose_spec
+    >>> (indptr, pixel, coef), *_, kinds, tiles = tables(conv_transpose_spec((1, 1, 4), (1, 1, 4), stride=2,
+    ...                                                                     padding=1)[0])
+    >>> kinds, tiles, [list(zip(pixel[a:b].tolist(), coef[a:b].tolist())) for a, b in zip(indptr[:2], indptr[1:3])]
+    (5, 2, [[(0, -1.0)], [(1, 1.0), (2, -1.0)]])
+    """
+    axes, kinds, rows, phases, *_ = prepare(spec, 1, 8)
+    nd = spec.nd
+    t_sizes = tuple(t for _, t, _, _ in axes)
+    count = math.prod(t_sizes)
+    grid = [g.ravel() for g in np.meshgrid(*[np.arange(t) for t in t_sizes], indexing="ij")]  # each tile's position
+    flat_tile = np.arange(count)
+
+    def csr(rows_count: int, keys: list, *cols: list) -> tuple[np.ndarray, ...]:
+        key = np.concatenate(keys) if keys else np.zeros(0, np.intp)
+        order = np.argsort(key, kind="stable")
+        indptr = np.zeros(rows_count + 1, np.intp)
+        np.cumsum(np.bincount(key, minlength=rows_count), out=indptr[1:])
+        out = [indptr] + [(np.concatenate(c) if c else np.zeros(0))[order] for c in cols]
+        for a in out:
+            a.flags.writeable = False
+        return tuple(out)
+
+    windows = []  # per axis: the padded grid's offset of the input and the input's kept range
+    for size, (_, _, lo, length) in zip(spec.input_size, axes):
+        start, stop, at = ar.pad_crop_window(size, lo, length - size - lo)
+        windows.append((lo - at + start, start, stop))
+    keys, pixels, coefs = [], [], []
+    for k, combo in enumerate(itertools.product(*[range(len(kd)) for kd in kinds])):
+        for terms in itertools.product(*[kinds[a][combo[a]] for a in range(nd)]):
+            idx = [pos + 2 * grid[a] + windows[a][0] for a, (pos, _) in enumerate(terms)]  # input index per axis
+            inside = np.logical_and.reduce([(i >= windows[a][1]) & (i < windows[a][2]) for a, i in enumerate(idx)])
+            keys.append(k * count + flat_tile[inside])
+            pixels.append(np.ravel_multi_index(tuple(i[inside] for i in idx), spec.input_size))
+            coefs.append(np.full(int(inside.sum()), float(math.prod(v for _, v in terms))))
+    inputs = csr(math.prod(len(kd) for kd in kinds) * count, keys, pixels, coefs)
+    keys, tiles_e, steps, coefs = [], [], [], []
+    kind_of = np.zeros(len(rows), np.intp)
+    for residues, phase_steps in phases:
+        for row, kind, cols in phase_steps:
+            kind_of[row] = np.ravel_multi_index(kind, tuple(len(kd) for kd in kinds))
+            for es in itertools.product((0, 1), repeat=nd):
+                c = math.prod(col[e] for col, e in zip(cols, es))
+                if not c:
+                    continue
+                o = [r + s * e + 2 * s * g for r, s, e, g in zip(residues, spec.stride, es, grid)]  # output per axis
+                inside = np.logical_and.reduce([oa < size for oa, size in zip(o, spec.output_size)])
+                keys.append(np.ravel_multi_index(tuple(oa[inside] for oa in o), spec.output_size))
+                tiles_e.append(flat_tile[inside])
+                steps.append(np.full(int(inside.sum()), row))
+                coefs.append(np.full(int(inside.sum()), float(c)))
+    outputs = csr(math.prod(spec.output_size), keys, tiles_e, steps, coefs)
+    weights = csr(len(rows), [np.full(len(terms), r) for r, terms in enumerate(rows)],
+                  [np.array([t for t, _ in terms]) for terms in rows], [np.array([c for _, c in terms]) for terms in rows])
+    kind_of.flags.writeable = False
+    return inputs, outputs, weights, kind_of, math.prod(len(kd) for kd in kinds), count
+
+
+def _sum_rows_loop(src, indptr, pixel, coef, dst):  # pragma: no cover - run compiled (coverage cannot see it)
+    """``dst[k, n, t, :] = sum over e of coef[e] * src[n, pixel[e], :]``, ``indptr[r] <= e < indptr[r + 1]`` for
+    ``r = k * T + t``: the input transform (and, with the weight as ``src``, the weight's)."""
+    kinds, nb, count, width = dst.shape
+    for n in range(nb):
+        for k in range(kinds):
+            for t in range(count):
+                r = k * count + t
+                row = dst[k, n, t]
+                row[:] = 0
+                for e in range(indptr[r], indptr[r + 1]):
+                    c = coef[e]
+                    s = src[n, pixel[e]]
+                    for j in range(width):
+                        row[j] += c * s[j]
+
+
+_loops = _compiled.Loops(sum_rows=_sum_rows_loop)
+
+
+def _compiled_loops(dtype: np.dtype, mg: int):
+    """The compiled input and output transforms for ``dtype`` and ``mg`` output channels per group, or None (no
+    Numba, or integer data)."""
+    if dtype.kind not in "fc" or dtype not in _compiled.DTYPES or (sum_rows := _loops.get("sum_rows")) is None:
+        return None
+    return sum_rows, gather.sums(dtype, mg)
+
+
+@functools.lru_cache(maxsize=512)
+def compiled_plan(spec: ConvSpec, n: int, itemsize: int, threads: int = 1):
+    """The compiled form's batch tiles for a batch of ``n`` (:func:`convt.algorithms._layout.bounded_tiles`)."""
+    *_, kind_of, kinds, count = tables(spec)
+    cin, cout, groups = spec.in_channels, spec.out_channels, spec.groups
+    per_image = itemsize * (math.prod(spec.input_size) * cin + kinds * count * cin + len(kind_of) * count * cout)
+    weights = itemsize * (len(kind_of) + math.prod(spec.kernel_size)) * cin * (cout // groups)  # transformed, tap-major
+    out_bytes = itemsize * n * cout * math.prod(spec.output_size)
+    return bounded_tiles(n, per_image, COMPILED_TILE_BYTES, io_bytes(spec, n, itemsize), weights + out_bytes, threads,
+                         spec.multiply_adds(n))
+
+
+def compiled_fits(spec: ConvSpec, n: int, itemsize: int, threads: int) -> bool:
+    """Whether the compiled form's products get :data:`MIN_ROWS` rows and its peak stays within the memory bound."""
+    tiles = compiled_plan(spec, n, itemsize, threads)
+    rows = max(b - a for a, b in tiles) * tables(spec)[-1]
+    return rows >= MIN_ROWS and tiles.peak <= PEAK_SHARE * tiles.io
+
+
+def _conv_transpose_compiled(x: np.ndarray, w: np.ndarray, spec: ConvSpec, dtype: np.dtype, loops) -> np.ndarray:
+    """:func:`conv_transpose` with the transforms as compiled sparse sums (:func:`tables`), per batch tile:
+
+    the tile channels-last, its transform ``(kinds, nb, tiles, C_in)`` by
+    :func:`_sum_rows_loop`, one product per (phase, coordinate) into
+    ``(G, nb, tiles, products, Mg)``, and the output transform by the
+    gather's loop with coefficients, written once into the channels-first
+    result. The weight's transform runs the same loop on its tap-major copy.
+    """
+    sum_rows, gather_loop = loops
+    n, groups = x.shape[0], spec.groups
+    cin = spec.in_channels
+    cg, mg = cin // groups, spec.out_channels // groups
+    pixels, outs = math.prod(spec.input_size), math.prod(spec.output_size)
+    (ip, ipixel, icoef), (op, otile, ostep, ocoef), (wp, wtap, wcoef), kind_of, kinds, count = tables(spec)
+    icoef, ocoef, wcoef = (c.astype(dtype) for c in (icoef, ocoef, wcoef))
+    steps = len(kind_of)
+    threads = _threads.num_threads()
+    tm = tap_major(w, groups).reshape(groups * cg, -1, mg)  # (C_in, T, Mg)
+    u = workspace("winograd.cu", (steps, groups * cg, 1, mg), dtype)  # per product, the transformed sub-kernels
+
+    def transform(piece: tuple[int, int]) -> None:  # the weight transform of a block of products
+        r0, r1 = piece
+        sum_rows(tm, wp[r0:r1 + 1], wtap, wcoef, u[r0:r1])
+
+    _threads.parallel(transform, _threads.chunks(steps, threads if w.nbytes >= WEIGHT_SPLIT_BYTES else 1))
+    u = u.reshape(steps, groups, cg, mg)
+    tiles = compiled_plan(spec, n, x.dtype.itemsize, threads)
+    out = result((n, groups, mg, outs), dtype)
+
+    def tile(nr: tuple[int, int]) -> None:
+        n0, n1 = nr
+        nb = n1 - n0
+        xcl = workspace("winograd.cx", (nb, pixels, cin), x.dtype)
+        np.copyto(xcl, x[n0:n1].reshape(nb, cin, pixels).transpose(0, 2, 1))
+        v = workspace("winograd.cv", (kinds, nb, count, cin), dtype)
+        sum_rows(xcl, ip, ipixel, icoef, v)
+        m = workspace("winograd.cm", (groups, nb * count, steps, mg), dtype)
+        for g in range(groups):
+            for r in range(steps):
+                np.matmul(v[kind_of[r]].reshape(nb * count, cin)[:, g * cg:(g + 1) * cg], u[r, g], out=m[g, :, r])
+        gather_loop(m.reshape(groups, nb, count, steps, mg), op, otile, ostep, out[n0:n1], ocoef)
+
+    _threads.run_tiles(tile, tiles, small=tiles.small)
+    return out.reshape(n, spec.out_channels, *spec.output_size)
+
+
 def _combine(terms, out: np.ndarray | None) -> np.ndarray:
     """``sum(c * a for c, a in terms)`` into ``out``, the ``c`` all of one magnitude (a Winograd row).
 
@@ -208,6 +397,8 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     if (zeros := untapped_result(x, w, spec)) is not None:  # every tap reads only padding
         return zeros
     dtype = np.result_type(x, w)
+    if (loops := _compiled_loops(dtype, mg)) is not None:
+        return _conv_transpose_compiled(x, w, spec, dtype, loops)
     halves = dtype.kind in "fc"
     threads = _threads.num_threads()
     axes, kinds, rows, phases, covered, out_tile, tiles = prepare(spec, n, x.dtype.itemsize, threads, halves)
