@@ -359,6 +359,25 @@ def test_planner_takes_compiled_winograd_on_deep_layers(threads):
     check("compiled winograd float32 vs float64 reference", y[:2], ref, tol=1e-5)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_planner_runs_deep_stride1_convolutions_by_compiled_winograd(threads, monkeypatch):
+    """A 3 x 3 stride-1 direct convolution on 256 channels: the transposed convolution of the flipped kernel by
+    Winograd's compiled F(2, 3), exact in float64; without Numba the NumPy rules, the same result."""
+    rng = np.random.default_rng(9)
+    x, w = rng.standard_normal((32, 256, 8, 8)), rng.standard_normal((256, 256, 3, 3))
+    spec, _ = conv_spec(x.shape, w.shape, padding=1)
+    assert fast.choose_conv(spec, 32, True, 8, True, threads) == "winograd"  # float64, as run below
+    assert fast.choose_conv(spec, 32, False, 8, True, threads) != "winograd"
+    ref = algorithms.conv(x, w, spec, "reference")
+    _threads.set_num_threads(threads)
+    try:
+        check("conv, stride 1, by compiled winograd vs reference", algorithms.conv(x, w, spec, "auto"), ref)
+        monkeypatch.setattr(_compiled, "_enabled", False)
+        check("conv, stride 1, without Numba vs reference", algorithms.conv(x, w, spec, "auto"), ref)
+    finally:
+        _threads.set_num_threads(None)
+
+
 def test_gather_is_compiled_where_numba_is_installed(monkeypatch):
     """The test setup installs Numba (the ``fast`` extra): the loop compiles; ``CONVT_NUMBA=0`` switches it off."""
     import numba  # noqa: F401  (installed by the test extra: a missing one must fail here, not skip)

@@ -77,7 +77,8 @@ products wasted on the padded grid. In order:
 
 Direct convolution: with stride 1, the transposed convolution of the flipped
 kernel (crop :func:`convt.arithmetic.stride1_transpose_crop`) whenever rule
-3 sends that to ``winograd4`` or rule 7 to ``phase_shift``; else ``gather`` where its loop can be
+0 sends that to ``winograd`` (F(2, 3) on 256 channels: 1.1-1.5x im2col), rule
+3 to ``winograd4`` or rule 7 to ``phase_shift``; else ``gather`` where its loop can be
 compiled, the output rows are shorter than ``SHORT_ROW``, there are at
 least ``GATHER_MIN_IN`` input channels per group and the weight has at most
 ``GATHER_CONV_MAX_WEIGHT`` values or the product at least ``GATHER_CONV_ROWS``
@@ -340,7 +341,7 @@ def stride1_transpose_spec(spec: ConvSpec) -> ConvSpec:
 @functools.lru_cache(maxsize=1024)
 def choose_conv(spec: ConvSpec, n: int, compiled: bool = False, itemsize: int = 4, fractions: bool = True,
                 threads: int = 1) -> str:
-    """The algorithm the planner runs for a direct spec: "winograd4", "phase_shift", "gather" or "im2col".
+    """The algorithm the planner runs for a direct spec: "winograd", "winograd4", "phase_shift", "gather" or "im2col".
 
     ``compiled``: whether Numba's loops can be compiled (:func:`convt.algorithms._compiled.available`);
     ``itemsize``, ``fractions`` and ``threads`` as for :func:`choose_transpose`.
@@ -360,7 +361,9 @@ def choose_conv(spec: ConvSpec, n: int, compiled: bool = False, itemsize: int = 
     ('im2col', 'im2col')
     """
     if all(s == 1 for s in spec.stride):
-        tspec = stride1_transpose_spec(spec)  # rules 3 and 7 only: rule 8's small batches are measured on transposed layers
+        tspec = stride1_transpose_spec(spec)  # rules 0, 3 and 7 only: rule 8's small batches are measured on transposed layers
+        if compiled and fractions and _winograd_pays(tspec, n, itemsize, threads, compiled=True):
+            return "winograd"
         if compiled and fractions and _winograd4_pays(tspec, n, itemsize, threads):
             return "winograd4"
         halo = phase_shift.waste(tspec) <= MAX_WASTE or spec.nd >= 3  # 2-D: im2col measured faster (item 92)
@@ -394,6 +397,6 @@ def conv(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """Direct convolution by the algorithm :func:`choose_conv` picks."""
     choice = choose_conv(spec, x.shape[0], _compiled.available(), x.dtype.itemsize, np.result_type(x, w).kind in "fc",
                          _threads.num_threads())
-    if choice in ("phase_shift", "winograd4"):
+    if choice in ("phase_shift", "winograd", "winograd4"):
         return conv_by_transpose(x, w, spec, choice)
     return (gather.conv if choice == "gather" else im2col.conv)(x, w, spec)

@@ -283,7 +283,28 @@ def _sum_rows_loop(src, indptr, pixel, coef, dst):  # pragma: no cover - run com
                         row[j] += c * s[j]
 
 
-_loops = _compiled.Loops(sum_rows=_sum_rows_loop)
+def _weight_loop(w, indptr, tap, coef, u):  # pragma: no cover - run compiled (coverage cannot see it)
+    """``u[r, c, :] = sum over e of coef[e] * w[c, :, tap[e]]``, ``indptr[r] <= e < indptr[r + 1]``: the weight
+    transform, each channel's ``(Mg, T)`` block turned tap-major in a small buffer first (no tap-major copy of
+    the whole weight)."""
+    steps, channels, mg = u.shape
+    ntaps = w.shape[2]
+    buf = np.empty((ntaps, mg), u.dtype)
+    for c in range(channels):
+        for m in range(mg):
+            for t in range(ntaps):
+                buf[t, m] = w[c, m, t]
+        for r in range(steps):
+            row = u[r, c]
+            row[:] = 0
+            for e in range(indptr[r], indptr[r + 1]):
+                k = coef[e]
+                src = buf[tap[e]]
+                for m in range(mg):
+                    row[m] += k * src[m]
+
+
+_loops = _compiled.Loops(sum_rows=_sum_rows_loop, weight=_weight_loop)
 
 
 def _compiled_loops(dtype: np.dtype, mg: int):
@@ -291,7 +312,7 @@ def _compiled_loops(dtype: np.dtype, mg: int):
     Numba, or integer data)."""
     if dtype.kind not in "fc" or dtype not in _compiled.DTYPES or (sum_rows := _loops.get("sum_rows")) is None:
         return None
-    return sum_rows, gather.sums(dtype, mg)
+    return sum_rows, _loops.get("weight"), gather.sums(dtype, mg)
 
 
 @functools.lru_cache(maxsize=512)
@@ -300,7 +321,7 @@ def compiled_plan(spec: ConvSpec, n: int, itemsize: int, threads: int = 1):
     *_, kind_of, kinds, count = tables(spec)
     cin, cout, groups = spec.in_channels, spec.out_channels, spec.groups
     per_image = itemsize * (math.prod(spec.input_size) * cin + kinds * count * cin + len(kind_of) * count * cout)
-    weights = itemsize * (len(kind_of) + math.prod(spec.kernel_size)) * cin * (cout // groups)  # transformed, tap-major
+    weights = itemsize * len(kind_of) * cin * (cout // groups)  # the transformed weight
     out_bytes = itemsize * n * cout * math.prod(spec.output_size)
     return bounded_tiles(n, per_image, COMPILED_TILE_BYTES, io_bytes(spec, n, itemsize), weights + out_bytes, threads,
                          spec.multiply_adds(n))
@@ -320,9 +341,9 @@ def _conv_transpose_compiled(x: np.ndarray, w: np.ndarray, spec: ConvSpec, dtype
     :func:`_sum_rows_loop`, one product per (phase, coordinate) into
     ``(G, nb, tiles, products, Mg)``, and the output transform by the
     gather's loop with coefficients, written once into the channels-first
-    result. The weight's transform runs the same loop on its tap-major copy.
+    result. The weight's transform (:func:`_weight_loop`) reads the weight as it lies.
     """
-    sum_rows, gather_loop = loops
+    sum_rows, weight_loop, gather_loop = loops
     n, groups = x.shape[0], spec.groups
     cin = spec.in_channels
     cg, mg = cin // groups, spec.out_channels // groups
@@ -331,12 +352,12 @@ def _conv_transpose_compiled(x: np.ndarray, w: np.ndarray, spec: ConvSpec, dtype
     icoef, ocoef, wcoef = (c.astype(dtype) for c in (icoef, ocoef, wcoef))
     steps = len(kind_of)
     threads = _threads.num_threads()
-    tm = tap_major(w, groups).reshape(groups * cg, -1, mg)  # (C_in, T, Mg)
-    u = workspace("winograd.cu", (steps, groups * cg, 1, mg), dtype)  # per product, the transformed sub-kernels
+    wc = np.ascontiguousarray(w).reshape(groups * cg, mg, -1)  # (C_in, Mg, T), as it lies
+    u = workspace("winograd.cu", (steps, groups * cg, mg), dtype)  # per product, the transformed sub-kernels
 
     def transform(piece: tuple[int, int]) -> None:  # the weight transform of a block of products
         r0, r1 = piece
-        sum_rows(tm, wp[r0:r1 + 1], wtap, wcoef, u[r0:r1])
+        weight_loop(wc, wp[r0:r1 + 1], wtap, wcoef, u[r0:r1])
 
     _threads.parallel(transform, _threads.chunks(steps, threads if w.nbytes >= WEIGHT_SPLIT_BYTES else 1))
     u = u.reshape(steps, groups, cg, mg)
