@@ -20,7 +20,8 @@ pick the algorithm.
 - ``gather``: one channels-last product, then each output pixel sums its taps' vectors from a table
   (a loop compiled by Numba when installed: small images, 16+ output channels); for the direct
   convolution, an im2col from a table by the same means, then one product.
-- ``winograd``: the phases again, two outputs per axis at a time by Winograd's F(2, r): fewer products.
+- ``winograd``: the phases again, two outputs per axis at a time by Winograd's F(2, r): fewer products
+  (its transforms compiled by Numba when installed).
 - ``winograd4``: stride-1 layers by Winograd's F(4, r), four outputs per axis at a time, the transforms
   compiled by Numba when installed (others run ``winograd``).
 - ``im2col``: im2col + one product per batch tile (direct); on strided layers the columns from the

@@ -76,8 +76,8 @@ TILE_BYTES = 16 << 20
 #: the planner takes this algorithm only where the tiles get at least this many bytes (smaller ones make
 #: products too short for BLAS: docs/perf-notes.md item 82)
 MIN_TILE_BYTES = 8 << 20
-#: the compiled form's batch tiles: at most this many bytes of temporaries each (smaller tiles stay in the
-#: cache between the transforms and the products; docs/perf-notes.md item 110) ...
+#: the compiled form's batch tiles: at most this many bytes of temporaries each (the memory bound mostly gives
+#: less: dcgan-2's tiles hold 8 images, 6 MiB; larger ones forced ran slower, docs/perf-notes.md item 110) ...
 COMPILED_TILE_BYTES = 16 << 20
 #: ... and the planner takes it only where each product gets at least this many rows (tiles of the batch
 #: times tiles of the image), within the memory bound
@@ -268,7 +268,7 @@ def tables(spec: ConvSpec) -> tuple:
 
 def _sum_rows_loop(src, indptr, pixel, coef, dst):  # pragma: no cover - run compiled (coverage cannot see it)
     """``dst[k, n, t, :] = sum over e of coef[e] * src[n, pixel[e], :]``, ``indptr[r] <= e < indptr[r + 1]`` for
-    ``r = k * T + t``: the input transform (and, with the weight as ``src``, the weight's)."""
+    ``r = k * T + t``: the input transform of a tile, channels-last."""
     kinds, nb, count, width = dst.shape
     for n in range(nb):
         for k in range(kinds):
