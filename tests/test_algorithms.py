@@ -108,21 +108,30 @@ def _poisoned(workspace):
     return fresh
 
 
-@settings(max_examples=60, deadline=None)
-@given(layer(transposed=True), st.integers(0, 2**16))
-@example((2, 1, 2, 2, (4, 4), (4, 4), dict(stride=(2, 2), padding=((1, 1), (1, 1)), dilation=(1, 1), groups=1,
-                                            output_padding=(0, 0))), 0)
-def test_gemm_channels_last_reads_only_the_rows_it_computes(case, seed):
-    """The channels-last products skip the first-axis rows a tap sends into the crop; nothing reads them."""
+#: per scratch-reading algorithm: its module (whose workspaces get poisoned) and the call
+_POISONED = {"gemm channels-last": (gemm, lambda x, w, spec: gemm.conv_transpose(x, w, spec, "channels_last")),
+             "compiled winograd": (winograd, lambda x, w, spec: algorithms.conv_transpose(x, w, spec, "winograd"))}
+
+
+@pytest.mark.parametrize("name", sorted(_POISONED))
+@settings(max_examples=50, deadline=None)
+@given(case=layer(transposed=True), seed=st.integers(0, 2**16))
+@example(case=(2, 1, 2, 2, (4, 4), (4, 4), dict(stride=(2, 2), padding=((1, 1), (1, 1)), dilation=(1, 1), groups=1,
+                                                 output_padding=(0, 0))), seed=0)
+def test_scratch_reads_only_what_was_written(name, case, seed):
+    """On NaN-filled scratch buffers: gemm's channels-last products skip the first-axis rows a tap sends into the
+    crop, and nothing reads them; compiled Winograd's tables point only at rows and products it wrote (with
+    Numba; NumPy's form otherwise)."""
     _rng, x, w, spec = _draw(case, seed, transposed=True)
     if spec is None:
         return
-    old, gemm.workspace = gemm.workspace, _poisoned(gemm.workspace)
+    module, call = _POISONED[name]
+    old, module.workspace = module.workspace, _poisoned(module.workspace)
     try:
-        got = gemm.conv_transpose(x, w, spec, "channels_last")
+        got = call(x, w, spec)
     finally:
-        gemm.workspace = old
-    check("gemm channels-last on NaN-filled buffers vs reference", got, algorithms.conv_transpose(x, w, spec, "reference"))
+        module.workspace = old
+    check(f"{name} on NaN-filled buffers vs reference", got, algorithms.conv_transpose(x, w, spec, "reference"))
 
 
 @settings(max_examples=60, deadline=None)
@@ -307,36 +316,6 @@ def test_planner_keeps_winograd_off_where_one_image_overflows_the_bound():
     assert winograd.fits(four, 4, 4, 1) and fast.choose_transpose(four, 4, 4, 1) == "winograd"
 
 
-@settings(max_examples=60, deadline=None)
-@given(layer(transposed=True), st.integers(0, 2**16), st.sampled_from(["0", "1"]))
-def test_winograd_with_and_without_numba_equals_reference(case, seed, numba):
-    """Winograd's transforms as compiled sparse sums (``tables``) and as NumPy's passes, on float64, complex and
-    integer data (integers always NumPy's exact form)."""
-    rng, x, w, spec = _draw(case, seed, transposed=True)
-    if spec is None:
-        return
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_compiled, "_enabled", numba == "1")
-        _check_three_dtypes(f"winograd (CONVT_NUMBA={numba})", lambda a, b: algorithms.conv_transpose(a, b, spec, "winograd"),
-                            lambda a, b: algorithms.conv_transpose(a, b, spec, "reference"), x, w, rng)
-
-
-@settings(max_examples=40, deadline=None)
-@given(layer(transposed=True), st.integers(0, 2**16))
-def test_compiled_winograd_reads_only_what_it_writes(case, seed):
-    """The compiled form on NaN-filled scratch buffers: every transformed row and every product it reads was
-    written first (an entry of a table pointing past its rows would read NaN)."""
-    _rng, x, w, spec = _draw(case, seed, transposed=True)
-    if spec is None or not _compiled.available():
-        return
-    old, winograd.workspace = winograd.workspace, _poisoned(winograd.workspace)
-    try:
-        got = algorithms.conv_transpose(x, w, spec, "winograd")
-    finally:
-        winograd.workspace = old
-    check("compiled winograd on NaN-filled buffers vs reference", got, algorithms.conv_transpose(x, w, spec, "reference"))
-
-
 @pytest.mark.parametrize("threads", [1, 2])
 def test_planner_takes_compiled_winograd_on_deep_layers(threads):
     """With Numba, Winograd goes first for dcgan-2 (256 -> 128 channels), within the memory bound; not for 128
@@ -439,17 +418,21 @@ def _check_three_dtypes(name: str, call, reference, x: np.ndarray, w: np.ndarray
     np.testing.assert_array_equal(call(xi, wi), reference(xi, wi))
 
 
+@pytest.mark.parametrize("name, transposed", [("gather", False), ("winograd", True)])
 @settings(max_examples=60, deadline=None)
-@given(layer(transposed=False), st.integers(0, 2**16), st.sampled_from(["0", "1"]))
-def test_gather_direct_with_and_without_numba_equals_reference(case, seed, numba):
-    """The direct convolution's im2col by the compiled loop and by its NumPy twin, complex and integers too."""
-    rng, x, w, spec = _draw(case, seed, transposed=False)
+@given(data=st.data(), seed=st.integers(0, 2**16), numba=st.sampled_from(["0", "1"]))
+def test_compiled_loops_and_numpy_twins_equal_reference(name, transposed, data, seed, numba):
+    """The direct convolution's im2col by the gather's compiled loop, and Winograd's transforms as compiled sparse
+    sums (``winograd.tables``), each against its NumPy twin and the reference, complex and integers too (Winograd
+    on integers is always NumPy's exact form)."""
+    rng, x, w, spec = _draw(data.draw(layer(transposed=transposed)), seed, transposed=transposed)
     if spec is None:
         return
+    run = algorithms.conv_transpose if transposed else algorithms.conv
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(_compiled, "_enabled", numba == "1")
-        _check_three_dtypes(f"gather conv (CONVT_NUMBA={numba})", lambda a, b: algorithms.conv(a, b, spec, "gather"),
-                            lambda a, b: algorithms.conv(a, b, spec, "reference"), x, w, rng)
+        _check_three_dtypes(f"{name} {'transposed' if transposed else 'direct'} (CONVT_NUMBA={numba})",
+                            lambda a, b: run(a, b, spec, name), lambda a, b: run(a, b, spec, "reference"), x, w, rng)
 
 
 @st.composite
