@@ -339,6 +339,21 @@ def test_planner_takes_compiled_winograd_on_deep_layers(threads):
 
 
 @pytest.mark.parametrize("threads", [1, 2])
+def test_planner_takes_winograd4_on_wide_layers_with_many_tiles(threads):
+    """Stride-1 3 x 3 layers of 128-512 channels: F(4, 3) from 1024 output tiles in the batch (its 4x weight read
+    over enough rows), rule 0's F(2, 3) below; direct convolutions alike."""
+    def picks(n, c_in, size, c_out):
+        spec, _ = conv_transpose_spec((n, c_in, size, size), (c_in, c_out, 3, 3), padding=1)
+        direct, _ = conv_spec((n, c_out, size, size), (c_in, c_out, 3, 3), padding=1)
+        return fast.choose_transpose(spec, n, 4, threads, True), fast.choose_conv(direct, n, True, 4, True, threads)
+    assert picks(16, 256, 32, 256) == ("winograd4", "winograd4")  # 16 x 64 tiles
+    assert picks(64, 192, 16, 384) == ("winograd4", "winograd4")  # 64 x 16
+    assert picks(32, 256, 16, 256) == ("winograd", "winograd")  # 32 x 16: F(2, 3)
+    assert picks(64, 512, 8, 256) == ("winograd", "winograd")  # 64 x 4
+    assert picks(16, 64, 32, 64) == ("winograd4", "winograd4")  # within W4_MAX_CHANNELS, as before
+
+
+@pytest.mark.parametrize("threads", [1, 2])
 def test_planner_runs_deep_stride1_convolutions_by_compiled_winograd(threads, monkeypatch):
     """A 3 x 3 stride-1 direct convolution on 256 channels: the transposed convolution of the flipped kernel by
     Winograd's compiled F(2, 3), exact in float64; without Numba the NumPy rules, the same result."""

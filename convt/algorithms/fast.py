@@ -37,7 +37,9 @@ products wasted on the padded grid. In order:
    (:func:`convt.algorithms.winograd.fits`; docs/perf-notes.md item 82).
    Else ``winograd4`` when its transforms can be compiled (Numba installed), the layer is
    2-D with stride 1, dilation 1 and a 3 x 3 kernel (F(4, 3): 36 products per 16 outputs for 144),
-   ``W4_MIN_CHANNELS`` to ``W4_MAX_CHANNELS`` channels per group on both sides, a batch of at least
+   ``W4_MIN_CHANNELS`` to ``W4_MAX_CHANNELS`` channels per group on both sides (to
+   ``W4_WIDE_MAX_CHANNELS`` on a batch of ``W4_WIDE_MIN_TILES`` tiles; checked before rule 0,
+   whose F(2, 3) it then beats: docs/perf-notes.md item 112), a batch of at least
    ``W4_MIN_BATCH`` images and ``W4_MIN_TILES`` tiles in all (its products have a row per tile), and its
    tiles and transformed weight fit the memory bound (:func:`convt.algorithms.winograd4.fits`;
    docs/perf-notes.md item 90).
@@ -123,6 +125,8 @@ __all__ = [
     "W4_MIN_BATCH",
     "W4_MIN_CHANNELS",
     "W4_MIN_TILES",
+    "W4_WIDE_MAX_CHANNELS",
+    "W4_WIDE_MIN_TILES",
     "WINOGRAD_COMPILED_CHANNELS",
     "WINOGRAD_COMPILED_SAVING",
     "WINOGRAD_MIN_IN",
@@ -153,6 +157,11 @@ WINOGRAD_COMPILED_CHANNELS = 384
 #: products save; more: the transformed weight, 4x the weight, streams through every tile) ...
 W4_MIN_CHANNELS = 32
 W4_MAX_CHANNELS = 128
+#: ... or up to this many where the batch has at least ``W4_WIDE_MIN_TILES`` tiles: the transformed weight's
+#: reads are then paid over enough rows (against rule 0's F(2, 3) on 128-512 channels: 1.36-1.7x from 1024
+#: tiles, 0.57-1.16x at 256-512; docs/perf-notes.md item 112) ...
+W4_WIDE_MAX_CHANNELS = 512
+W4_WIDE_MIN_TILES = 1024
 #: ... on a batch of at least this many images (a single one is a single tile, on one thread) ...
 W4_MIN_BATCH = 2
 #: ... with at least this many 4 x 4 output tiles in all (its products have one row per tile; docs/perf-notes.md
@@ -223,14 +232,14 @@ def choose_transpose(spec: ConvSpec, n: int, itemsize: int = 4, threads: int = 1
     >>> choose_transpose(same, 16, compiled=True), choose_transpose(same, 16, compiled=True, fractions=False)
     ('winograd4', 'phase_shift')
     """
+    if compiled and fractions and _winograd4_pays(spec, n, itemsize, threads):
+        return "winograd4"  # stride 1 only, where rule 2 never applies; ahead of rule 0's F(2, 3) (item 112)
     if compiled and fractions and _winograd_pays(spec, n, itemsize, threads, compiled=True):
         return "winograd"  # compiled transforms: ahead of rule 2 (docs/perf-notes.md item 110)
     if compiled and _compiled_col2im_pays(spec, n, itemsize, threads):
         return "gemm"
     if not (compiled and fractions) and _winograd_pays(spec, n, itemsize, threads):  # one tap per phase saves
         return "winograd"  # nothing: rule 1 stays first
-    if compiled and fractions and _winograd4_pays(spec, n, itemsize, threads):
-        return "winograd4"
     if compiled and _gather_pays(spec, n):
         return "gather"
     return _every_product(spec, n)
@@ -284,7 +293,8 @@ def _winograd4_pays(spec: ConvSpec, n: int, itemsize: int, threads: int) -> bool
     if spec.nd != 2 or any(k != 3 or s != 1 or d != 1 for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation)):
         return False
     tiles = n * math.prod(-(-o // winograd4.OUTPUTS) for o in spec.output_size)
-    return (W4_MIN_CHANNELS <= min(cg, mg) and max(cg, mg) <= W4_MAX_CHANNELS and n >= W4_MIN_BATCH
+    wide = max(cg, mg) <= W4_WIDE_MAX_CHANNELS and tiles >= W4_WIDE_MIN_TILES
+    return (W4_MIN_CHANNELS <= min(cg, mg) and (max(cg, mg) <= W4_MAX_CHANNELS or wide) and n >= W4_MIN_BATCH
             and tiles >= W4_MIN_TILES and winograd4.fits(spec, n, itemsize, threads))
 
 
@@ -362,10 +372,10 @@ def choose_conv(spec: ConvSpec, n: int, compiled: bool = False, itemsize: int = 
     """
     if all(s == 1 for s in spec.stride):
         tspec = stride1_transpose_spec(spec)  # rules 0, 3 and 7 only: rule 8's small batches are measured on transposed layers
-        if compiled and fractions and _winograd_pays(tspec, n, itemsize, threads, compiled=True):
-            return "winograd"
         if compiled and fractions and _winograd4_pays(tspec, n, itemsize, threads):
             return "winograd4"
+        if compiled and fractions and _winograd_pays(tspec, n, itemsize, threads, compiled=True):
+            return "winograd"
         halo = phase_shift.waste(tspec) <= MAX_WASTE or spec.nd >= 3  # 2-D: im2col measured faster (item 92)
         if _every_product(tspec, n) == "phase_shift" and _phase_shift_fits(tspec) and halo:
             return "phase_shift"
