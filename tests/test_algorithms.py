@@ -10,6 +10,7 @@ integer (exact), complex and float32 inputs.
 from __future__ import annotations
 
 import itertools
+import math
 import tracemalloc
 
 import numpy as np
@@ -370,6 +371,24 @@ def test_planner_runs_deep_stride1_convolutions_by_compiled_winograd(threads, mo
         check("conv, stride 1, without Numba vs reference", algorithms.conv(x, w, spec, "auto"), ref)
     finally:
         _threads.set_num_threads(None)
+
+
+@pytest.mark.parametrize("mg", [40, 4])  # the blocked loop (from BLOCK_MIN_OUT channels) and the per-pixel one
+def test_gather_sums_with_coefficients_equal_their_numpy_twin(mg):
+    """The gather's loops with a coefficient per term (Winograd's output transform) against NumPy's twin, and
+    without coefficients against the plain sums."""
+    rng = np.random.default_rng(10)
+    spec, _ = conv_transpose_spec((2, 3, 5, 5), (3, mg, 3, 3), stride=2, padding=1)
+    indptr, pixel, tap = gather.table(spec)
+    cols = rng.standard_normal((1, 2, 25, 9, mg))
+    coef = rng.standard_normal(len(pixel))
+    outs = math.prod(spec.output_size)
+    got, want = np.empty((2, 1, mg, outs)), np.empty((2, 1, mg, outs))
+    assert gather.sums(np.float64, mg) is not gather._gather_numpy  # Numba is installed by the test setup
+    for c in (coef, None):
+        gather.sums(np.float64, mg)(cols, indptr, pixel, tap, got, c)
+        gather._gather_numpy(cols, indptr, pixel, tap, want, c)
+        check(f"gather sums {'with' if c is not None else 'without'} coefficients vs NumPy's twin", got, want)
 
 
 def test_gather_is_compiled_where_numba_is_installed(monkeypatch):
