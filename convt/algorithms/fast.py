@@ -275,8 +275,9 @@ def _compiled_col2im_pays(spec: ConvSpec, n: int, itemsize: int, threads: int) -
 
 
 def _winograd_pays(spec: ConvSpec, n: int, itemsize: int, threads: int, compiled: bool = False) -> bool:
-    """Rule 3: Winograd saves enough products, on products deep and wide enough, within the memory bound (with
-    ``compiled`` transforms: :func:`convt.algorithms.winograd.compiled_fits`, else :func:`~convt.algorithms.winograd.fits`)."""
+    """Rules 0 and 3: Winograd saves enough products, on products deep and wide enough, within the memory bound
+    (rule 0, ``compiled`` transforms: :func:`convt.algorithms.winograd.compiled_fits`; rule 3:
+    :func:`~convt.algorithms.winograd.fits`)."""
     cg, mg = spec.in_channels // spec.groups, spec.out_channels // spec.groups
     short = all(d == 1 and k <= 3 * s for k, s, d in zip(spec.kernel_size, spec.stride, spec.dilation))  # F(2, r <= 3)
     if not (spec.groups == 1 and cg >= WINOGRAD_MIN_IN and mg >= WINOGRAD_MIN_OUT and short):
